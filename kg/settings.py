@@ -1,0 +1,117 @@
+"""Every setting and limit, declared once with its default and help.
+
+Values come, last one winning, from: the defaults below, the config file
+(`$STAKEGRAPH_HOME/stakegraph.toml`, or the file named by STAKEGRAPH_CONFIG), and environment
+variables `STAKEGRAPH_<NAME>` (upper case). docs/settings.md is generated from this table and a
+test checks they agree, so the docs never drift.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("home", "./var", "Directory holding the graph versions, indexes, users, runs and logs."),
+    Setting("backend", "ladybug", "Graph backend: ladybug (embedded, default) or neo4j."),
+    Setting("host", "127.0.0.1", "Address the web app listens on."),
+    Setting("port", 5000, "Port the web app listens on."),
+    Setting("neo4j_uri", "", "Bolt URI of the Neo4j server when backend = neo4j (also read from NEO4J_URI)."),
+    Setting("neo4j_user", "neo4j", "Neo4j user (also NEO4J_USER)."),
+    Setting("neo4j_password", "", "Neo4j password (also NEO4J_PASSWORD); never commit it."),
+    Setting("neo4j_database", "neo4j", "Neo4j database name."),
+    Setting("query_timeout_ms", 10_000, "Time limit of one console/API Cypher query."),
+    Setting("query_max_rows", 10_000, "Row cap of one console/API Cypher query; the result says when it was cut."),
+    Setting("write_batch_size", 5_000, "Rows per UNWIND batch when writing nodes and edges."),
+    Setting("keep_versions", 3, "Graph versions kept on disk (readers may still hold the older ones)."),
+    Setting("neighbour_limit", 200, "Most neighbours an entity page or API call returns."),
+    Setting("search_limit", 50, "Most hits a search returns."),
+    Setting("embedder", "default", "Embedder spec (see matching.embed), e.g. 'use+lexical'."),
+    Setting("ann_threshold", 50_000, "Above this many vectors FAISS uses HNSW instead of exact search."),
+    Setting("retention_days", 0, "Delete facts unseen for this many days at refresh; 0 keeps them forever."),
+    Setting("gap_threshold", 0.35, "A chain link whose local strength is below this is a gap."),
+    Setting("login_max_failures", 5, "Failed logins per user and address before a 15-minute lock-out."),
+    Setting("secret_key", "", "Flask secret key; generated into $home/secret_key when empty."),
+    Setting("secure_cookies", False, "Send the session cookie only over HTTPS (set true behind TLS)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+_ENV_ALIASES = {"neo4j_uri": "NEO4J_URI", "neo4j_user": "NEO4J_USER", "neo4j_password": "NEO4J_PASSWORD"}
+
+
+class Settings:
+    """Resolved settings; attribute access by name (settings.query_timeout_ms)."""
+
+    def __init__(self, values: dict[str, Any]):
+        self._values = values
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._values)
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self._values["home"]).expanduser().resolve()
+
+    def replace(self, **changes: Any) -> Settings:
+        return Settings({**self._values, **changes})
+
+
+def _convert(setting: Setting, raw: Any) -> Any:
+    kind = type(setting.default)
+    if kind is bool and isinstance(raw, str):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except (TypeError, ValueError):
+        raise ValueError(f"setting {setting.name}: {raw!r} is not a valid {kind.__name__}") from None
+
+
+def load_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    values = {s.name: s.default for s in SETTINGS}
+    home = env.get("STAKEGRAPH_HOME") or (overrides or {}).get("home") or values["home"]
+    config = env.get("STAKEGRAPH_CONFIG") or str(Path(home) / "stakegraph.toml")
+    if Path(config).is_file():
+        with open(config, "rb") as fh:
+            for name, raw in tomllib.load(fh).items():
+                if name not in _BY_NAME:
+                    raise ValueError(f"{config}: unknown setting {name!r}")
+                values[name] = _convert(_BY_NAME[name], raw)
+    for s in SETTINGS:
+        raw = env.get(f"STAKEGRAPH_{s.name.upper()}") or env.get(_ENV_ALIASES.get(s.name, "\0"))
+        if raw not in (None, ""):
+            values[s.name] = _convert(s, raw)
+    for name, raw in (overrides or {}).items():
+        values[name] = _convert(_BY_NAME[name], raw) if name in _BY_NAME else raw
+    return Settings(values)
+
+
+def settings_markdown() -> str:
+    """The settings table for docs/settings.md."""
+    lines = [
+        "# Settings",
+        "",
+        "Set in `$STAKEGRAPH_HOME/stakegraph.toml` (`name = value`) or as `STAKEGRAPH_<NAME>` environment variables.",
+        "",
+        "| name | default | meaning |",
+        "| --- | --- | --- |",
+    ]
+    lines += [f"| `{s.name}` | `{s.default!r}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(lines) + "\n"

@@ -33,7 +33,7 @@ WEIGHTS = {
     "word": 1.0,  # Latin word, jieba word, or pinyin of a jieba word
     "bigram": 1.0,  # Chinese character bigram
     "char": 0.4,  # single Chinese character
-    "tri": 0.3,  # Latin character trigram (with word-boundary marks)
+    "tri": 0.5,  # all Latin character trigrams of one word together
     "joined": 0.7,  # two adjacent Latin words joined ("hua hong" -> "huahong")
     "syllable": 0.3,  # one pinyin syllable
     "acronym": 1.5,  # initials of a Latin phrase, or a short Latin token itself
@@ -42,17 +42,23 @@ WEIGHTS = {
 #: Legal forms and filler words: present in most names, so they say little about
 #: *which* organisation is meant and would make every pair of firms look alike.
 GENERIC_WEIGHT = 0.15
-GENERIC_WORDS = frozenset(
+
+
+def _wordlist(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+GENERIC_WORDS = _wordlist(
     """
     co ltd limited inc incorporated corp corporation company group holdings holding plc llc gmbh ag sa
     the of and for a an in on with to by at as is are from its our we
     technology technologies tech
     有限公司 股份有限公司 有限责任公司 公司 有限 股份 集团 控股 科技 技术 责任 的 和 与 及 在 是
     youxiangongsi gongsi youxian gufen jituan konggu keji jishu
-    """.split()
+    """
 )
 #: Acronyms ignore these words ("Bank of China" -> "bc", not "boc").
-_ACRONYM_SKIP = frozenset("the of and for a an in on with to by at".split())
+_ACRONYM_SKIP = _wordlist("the of and for a an in on with to by at")
 _ACRONYM_MAX_WORDS = 8
 
 
@@ -60,12 +66,19 @@ def _word_weight(word: str) -> float:
     return GENERIC_WEIGHT if word in GENERIC_WORDS else WEIGHTS["word"]
 
 
+def _trigrams(word: str, add) -> None:
+    """Boundary-marked trigrams sharing one word's ``tri`` weight, so long words
+    do not outweigh their own whole-word feature."""
+    padded = f"#{word}#"
+    count = len(padded) - 2
+    for i in range(count):
+        add("t:" + padded[i : i + 3], WEIGHTS["tri"] / count)
+
+
 def _latin_features(words: list[str], add) -> None:
     for w in words:
         add("w:" + w, _word_weight(w))
-        padded = f"#{w}#"
-        for i in range(len(padded) - 2):
-            add("t:" + padded[i : i + 3], WEIGHTS["tri"])
+        _trigrams(w, add)
         if 2 <= len(w) <= 6 and w.isalpha():
             add("a:" + w, WEIGHTS["acronym"] * 0.5)
     for a, b in zip(words, words[1:], strict=False):
@@ -98,9 +111,7 @@ def _zh_features(run: str, add) -> None:
             add("w:" + spelling, weight)
             if n == 0 and weight == WEIGHTS["word"]:
                 # Trigrams too, so 江南大学 ("jiangnandaxue") still meets "Jiangnan".
-                padded = f"#{spelling}#"
-                for i in range(len(padded) - 2):
-                    add("t:" + padded[i : i + 3], WEIGHTS["tri"])
+                _trigrams(spelling, add)
     sylls = syllables(run)
     for s in sylls:
         add("s:" + s, WEIGHTS["syllable"])

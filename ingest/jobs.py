@@ -1,0 +1,54 @@
+"""The jobs the CLI, the web app and notebooks share: init, load, refresh."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from kg.backends import current_version, open_writer
+from kg.settings import Settings
+from kg.workspace import Workspace
+from ingest.changelog import ChangeLog
+from ingest.refresh import run_refresh
+from ingest.sources import load_manifest, taxonomy_source
+from ingest.sources.bundle_source import BundleSource
+
+ADMIN_PASSWORD_FILE = "admin_password.txt"
+
+
+def init_home(settings: Settings) -> dict[str, str]:
+    """Create the home folder, an empty graph with the taxonomy, and the first admin user.
+
+    Idempotent: a second call changes nothing and keeps the admin password.
+    """
+    home = settings.home_path
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "logs").mkdir(exist_ok=True)
+    ws = Workspace.open(settings)
+    out = {"home": str(home)}
+    pw_file = home / ADMIN_PASSWORD_FILE
+    if ws.user("admin") is None:
+        password = secrets.token_urlsafe(12)
+        ws.add_user("admin", password, "admin")
+        pw_file.write_text(password + "\n", encoding="utf-8")
+        pw_file.chmod(0o600)
+    out["admin_password_file"] = str(pw_file)
+    secret = home / "secret_key"
+    if not secret.exists():
+        secret.write_text(secrets.token_hex(32), encoding="utf-8")
+        secret.chmod(0o600)
+    if current_version(settings) is None:
+        with open_writer(settings, purpose="init"):
+            pass  # creates the tables from the schema
+        run_refresh(settings, [taxonomy_source()])
+    return out
+
+
+def load_bundle(settings: Settings, folder: str | Path, *, strict: bool = False, name: str | None = None) -> ChangeLog:
+    """A one-bundle refresh: same code path, ids and provenance as `refresh`."""
+    folder = Path(folder).resolve()
+    return run_refresh(settings, [taxonomy_source(), BundleSource(name or folder.name, folder)], strict=strict)
+
+
+def refresh(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
+    return run_refresh(settings, load_manifest(manifest), strict=strict)

@@ -1,0 +1,159 @@
+"""The word lists behind name normalisation, loaded once from the YAML files beside this module.
+
+Why a module of its own: names.py should read as the rules for handling a name, not as file
+parsing, and tests can check the data (no duplicates, parents exist) through one object.
+Entries are cleaned with the same function as names, so a list entry written in traditional
+characters or full-width forms still matches.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from pathlib import Path
+
+import opencc
+import yaml
+
+HERE = Path(__file__).parent
+# Dots between single letters are abbreviations ("S.A.", "N.V."), not separators.
+_DOTTED = re.compile(r"(?<![a-z0-9])((?:[a-z]\.){2,})")
+_BRACKETS = str.maketrans({"（": "(", "）": ")", "【": "(", "】": ")", "［": "(", "］": ")",
+                           "「": "(", "」": ")", "[": "(", "]": ")", "{": "(", "}": ")"})
+
+
+@cache
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=65536)
+def _char_is_traditional(ch: str) -> bool:
+    return _t2s().convert(ch) != ch
+
+
+def clean_text(s: str) -> str:
+    """NFKC (full-width to half-width), traditional to simplified, casefold, one kind of bracket.
+
+    The t2s conversion is costly, so it runs only when some character would change: most
+    names are already simplified or Latin.
+    """
+    s = unicodedata.normalize("NFKC", s or "")
+    if any(ord(ch) > 0x2E7F and _char_is_traditional(ch) for ch in s):
+        s = _t2s().convert(s)
+    s = s.casefold().translate(_BRACKETS)
+    return _DOTTED.sub(lambda m: m.group(1).replace(".", "") + " ", s)
+
+
+def latin_words(s: str) -> list[str]:
+    """Latin words of cleaned text; hyphens and apostrophes join (micro-fabrication, xi'an)."""
+    s = re.sub(r"(?<=[a-z0-9])['’\-](?=[a-z0-9])", "", s)
+    return re.findall(r"[a-z0-9]+", s)
+
+
+@dataclass(frozen=True)
+class Region:
+    id: str
+    zh: str
+    abbr: str | None
+    latin: tuple[tuple[str, ...], ...]  # word sequences naming it
+    parent: str | None
+
+
+@dataclass(frozen=True)
+class Concept:
+    id: str
+    zh: tuple[str, ...]
+    en: tuple[tuple[str, ...], ...]
+    closure: frozenset[str]  # itself and every broader concept
+    weak: bool
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    legal_zh: tuple[str, ...]  # longest first
+    protected_zh: tuple[str, ...]
+    legal_en: tuple[tuple[str, ...], ...]  # longest first
+    boilerplate: frozenset[str]
+    regions: tuple[Region, ...]
+    region_by_zh: dict[str, Region]
+    region_by_latin: dict[tuple[str, ...], Region]
+    concepts: dict[str, Concept]
+    industry_zh: dict[str, str]  # term -> concept id
+    industry_en: dict[tuple[str, ...], str]
+    short_forms: tuple[tuple[str, str], ...]
+
+    def region(self, region_id: str | None) -> Region | None:
+        return next((r for r in self.regions if r.id == region_id), None)
+
+    def region_ancestors(self, region_id: str) -> list[str]:
+        """The region itself and every place containing it, nearest first."""
+        out: list[str] = []
+        by_id = {r.id: r for r in self.regions}
+        current: str | None = region_id
+        while current and current not in out:
+            out.append(current)
+            current = by_id[current].parent if current in by_id else None
+        return out
+
+
+def _load(name: str) -> object:
+    with open(HERE / name, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _words(entry: str) -> tuple[str, ...]:
+    return tuple(latin_words(clean_text(entry)))
+
+
+def _by_length(items: list, key: Callable) -> tuple:
+    return tuple(sorted(set(items), key=lambda x: (-len(key(x)), x)))
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    """Load and cross-check the lists; a broken reference is an error at load, not a silent miss."""
+    legal = _load("legal_forms.yaml")
+    legal_zh = _by_length([clean_text(x) for x in legal["zh"]], len)
+    legal_en = _by_length([_words(x) for x in legal["en"]], len)
+    regions = []
+    for row in _load("regions.yaml"):
+        latin = {(row["id"],)} | {_words(x) for x in row.get("en", [])}
+        regions.append(Region(row["id"], clean_text(row["zh"]), row.get("abbr"),
+                              tuple(sorted(latin, key=lambda w: (-len(w), w))), row.get("parent")))
+    ids = {r.id for r in regions}
+    for r in regions:
+        if r.parent and r.parent not in ids:
+            raise ValueError(f"regions.yaml: {r.id} has unknown parent {r.parent}")
+    raw = _load("industry_terms.yaml")
+    broader = {row["id"]: set(row.get("broader", [])) for row in raw}
+    concepts: dict[str, Concept] = {}
+    for row in raw:
+        unknown = broader[row["id"]] - broader.keys()
+        if unknown:
+            raise ValueError(f"industry_terms.yaml: {row['id']} has unknown broader {sorted(unknown)}")
+        closure, todo = {row["id"]}, list(broader[row["id"]])
+        while todo:
+            c = todo.pop()
+            if c not in closure:
+                closure.add(c)
+                todo.extend(broader[c])
+        concepts[row["id"]] = Concept(row["id"], tuple(clean_text(t) for t in row.get("zh", [])),
+                                      tuple(_words(t) for t in row.get("en", [])),
+                                      frozenset(closure), bool(row.get("weak", False)))
+    return Vocabulary(
+        legal_zh=legal_zh,
+        protected_zh=tuple(clean_text(x) for x in legal.get("zh_protected", [])),
+        legal_en=legal_en,
+        boilerplate=frozenset(clean_text(x) for x in legal.get("boilerplate", [])),
+        regions=tuple(regions),
+        region_by_zh={r.zh: r for r in regions},
+        region_by_latin={w: r for r in regions for w in r.latin},
+        concepts=concepts,
+        industry_zh={t: c.id for c in concepts.values() for t in c.zh},
+        industry_en={t: c.id for c in concepts.values() for t in c.en},
+        short_forms=tuple((clean_text(a), clean_text(b)) for a, b in _load("short_forms.yaml")),
+    )

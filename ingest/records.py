@@ -1,0 +1,72 @@
+"""What every source reader produces: node and edge records, and rejections.
+
+Readers differ (bundle CSV, JSON, an HTTP API, text documents); what they hand on is the same,
+so resolution, change detection and writing are written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class NodeRecord:
+    label: str
+    id: str
+    props: dict[str, Any]
+    source: str  # the row's source (citation), also the first half of its record id
+    feed: str  # the manifest source that supplied it
+    where: str  # file:row, for messages
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def record_id(self) -> str:
+        return f"{self.source}:{self.id}"
+
+
+@dataclass
+class EdgeRecord:
+    type: str
+    source_id: str
+    target_id: str
+    props: dict[str, Any]
+    source: str
+    feed: str
+    where: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    source: str  # the feed
+    file: str
+    row: int  # 1-based line of the file; the header is row 1; 0 when the whole file is refused
+    field: str
+    reason: str
+    value: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.row}" if self.row else self.file
+        value = f" (value {self.value!r})" if self.value else ""
+        return f"{self.source}: {where}: field {self.field}: {self.reason}{value}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "file": self.file, "row": self.row, "field": self.field,
+                "reason": self.reason, "value": self.value}
+
+
+@dataclass
+class Batch:
+    """Everything read from one or more sources in one run."""
+
+    nodes: list[NodeRecord] = field(default_factory=list)
+    edges: list[EdgeRecord] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    feeds: set[str] = field(default_factory=set)
+
+    def extend(self, other: Batch) -> None:
+        self.nodes += other.nodes
+        self.edges += other.edges
+        self.rejected += other.rejected
+        self.feeds |= other.feeds

@@ -1,0 +1,293 @@
+"""The refresh: read sources, resolve, diff against the graph, write what changed, derive indexes.
+
+`stakegraph load DIR`, `stakegraph refresh` and the set-up command all run `run_refresh`; only
+the list of sources differs. Everything happens inside one graph writer, so a killed run
+publishes nothing and the next run starts from the last published graph.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kg.backends import open_writer
+from kg.schema import Schema, load_schema
+from kg.settings import Settings
+from kg.store import GraphWriter, Node
+from ingest.changelog import ChangeLog
+from ingest.places import Gazetteer
+from ingest.progress import progress
+from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
+from ingest.runs import new_run_id, save_run
+
+log = logging.getLogger("stakegraph.refresh")
+BOOKKEEPING = {"first_seen", "last_seen", "status", "feeds", "content_hash", "staff_fields"}
+
+
+class Source(Protocol):
+    name: str
+
+    def read(self, schema: Schema) -> Batch: ...
+
+
+class RejectedAbort(RuntimeError):
+    """--strict: rows were rejected, so nothing was written."""
+
+
+@dataclass
+class Context:
+    """What the steps of one run share."""
+
+    settings: Settings
+    schema: Schema
+    writer: GraphWriter
+    log: ChangeLog
+    run_id: str
+    batch: Batch
+    existing: dict[str, Node] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)  # merged record/node id -> surviving id
+    touched: set[str] = field(default_factory=set)  # node ids added or changed this run
+    existing_edges: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+Step = Callable[[Context], None]
+
+
+def content_hash(props: dict[str, Any]) -> str:
+    payload = {k: v for k, v in props.items() if k not in BOOKKEEPING and v not in (None, "", [])}
+    return hashlib.sha1(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def run_refresh(
+    settings: Settings,
+    sources: Sequence[Source],
+    *,
+    strict: bool = False,
+    steps: Sequence[Step] | None = None,
+    derive: Sequence[Step] | None = None,
+) -> ChangeLog:
+    """Run every source, then resolution, then the diff and write, then derived data."""
+    schema = load_schema()
+    run_id = new_run_id()
+    changelog = ChangeLog(run_id, time.strftime("%Y-%m-%dT%H:%M:%S"))
+    batch = Batch()
+    for source in progress(sources, "reading sources", unit="source"):
+        t0 = time.perf_counter()
+        batch.extend(source.read(schema))
+        changelog.timings[f"read:{source.name}"] = round(time.perf_counter() - t0, 3)
+        log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
+    changelog.feeds = sorted(batch.feeds)
+    if strict and batch.rejected:
+        changelog.rejected = [r.as_dict() for r in batch.rejected]
+        changelog.status = "aborted"
+        raise RejectedAbort("\n".join(str(r) for r in batch.rejected[:50]))
+    with open_writer(settings, purpose=f"refresh {run_id}") as writer:
+        ctx = Context(settings, schema, writer, changelog, run_id, batch)
+        for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
+            t0 = time.perf_counter()
+            step(ctx)
+            changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
+        changelog.rejected = [r.as_dict() for r in batch.rejected]
+        changelog.status = "ok" if not batch.rejected else "ok, with rejected rows"
+        changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
+        (writer.data_dir / "last_run.json").write_text(changelog.to_json(), encoding="utf-8")
+    save_run(settings, changelog)
+    return changelog
+
+
+def default_steps() -> list[Step]:
+    from ingest.resolution_step import resolve_entities
+
+    return [snapshot, resolve_entities, link_places, write_nodes, write_edges, mark_unseen]
+
+
+def default_derive() -> list[Step]:
+    """Derived data published with the graph: matching's embeddings and indexes, when present."""
+    try:
+        from matching.derive import DERIVE_STEPS
+    except ImportError:
+        return []
+    return list(DERIVE_STEPS)
+
+
+def snapshot(ctx: Context) -> None:
+    """Read the current nodes once; the diff and the unseen check both use it."""
+    for label in ctx.schema.labels:
+        for nodes in ctx.writer.iter_nodes(label, batch_size=20_000):
+            ctx.existing.update((n.id, n) for n in nodes)
+
+
+def link_places(ctx: Context) -> None:
+    """Turn city / province / country cells into LOCATED_IN edges to Region nodes."""
+    gaz = Gazetteer()
+    regions = {n.id: n.props for n in ctx.existing.values() if n.label == "Region"}
+    regions.update({r.id: r.props for r in ctx.batch.nodes if r.label == "Region"})
+    parents = {e.source_id: e.target_id for e in ctx.batch.edges if e.type == "PART_OF" and e.source_id in regions}
+    for rid, props in regions.items():
+        names = [props.get("name_zh"), props.get("name_en"), *(props.get("aliases") or [])]
+        gaz.add(rid, [n for n in names if n], props.get("level"), parents.get(rid))
+    seen: set[tuple[str, str]] = set()
+    for rec in ctx.batch.nodes:
+        cells = [rec.props.get(k) for k in ("city", "province", "country")]
+        if rec.label == "Region" or not any(cells):
+            continue
+        region = gaz.locate(*cells)
+        node_id = ctx.redirects.get(rec.id, rec.id)
+        if region is None:
+            ctx.log.details.append({"op": "unlinked_place", "id": rec.id, "where": rec.where,
+                                    "place": " / ".join(c for c in cells if c)})
+            continue
+        if (node_id, region) not in seen:
+            seen.add((node_id, region))
+            ctx.batch.edges.append(EdgeRecord("LOCATED_IN", node_id, region, {}, rec.source, rec.feed, rec.where + " (city)"))
+
+
+def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema, label: str) -> dict[str, Any]:
+    """Later non-empty values win per property; lists are united. Absent cells never erase data."""
+    spec = schema.label(label).props
+    merged = {k: v for k, v in old.items() if k in spec}
+    extra = json.loads(old.get("extra") or "{}")
+    for rec in records:
+        for k, v in rec.props.items():
+            if v in (None, "", []):
+                continue
+            if spec[k].type == "string[]":
+                merged[k] = list(dict.fromkeys([*(merged.get(k) or []), *v]))
+            else:
+                merged[k] = v
+        extra.update(rec.extra)
+    merged["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
+    return merged
+
+
+def write_nodes(ctx: Context) -> None:
+    from ingest.derived_names import name_keys
+
+    groups: dict[str, list[NodeRecord]] = defaultdict(list)
+    for rec in ctx.batch.nodes:
+        groups[ctx.redirects.get(rec.id, rec.id)].append(rec)
+    rows_by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for node_id, records in progress(sorted(groups.items()), "nodes", unit="node"):
+        label = records[0].label
+        old = ctx.existing.get(node_id)
+        old_props = old.props if old else {}
+        merged = _merge_props(records, old_props, ctx.schema, label)
+        merged.update(name_keys(merged))
+        staff = set(old_props.get("staff_fields") or [])
+        for f in staff:  # a value staff set by hand wins over the source, and the log says so
+            if f in merged and merged.get(f) != old_props.get(f):
+                ctx.log.disagreements.append({"id": node_id, "field": f, "staff": old_props.get(f), "source": merged[f]})
+                merged[f] = old_props.get(f)
+        feeds = sorted({*(old_props.get("feeds") or []), *(r.feed for r in records)})
+        prov = {
+            "source": old_props.get("source") or records[0].source,
+            "sources": sorted({*(old_props.get("sources") or []), *(r.source for r in records)}),
+            "source_record_id": old_props.get("source_record_id") or records[0].id,
+            "record_ids": sorted({*(old_props.get("record_ids") or []), *(r.record_id for r in records)}),
+            "feeds": feeds,
+            "last_seen": ctx.run_id,
+            "status": "active",
+            "first_seen": old_props.get("first_seen") or ctx.run_id,
+        }
+        new_hash = content_hash({**merged, **{k: prov[k] for k in ("sources", "record_ids")}})
+        row = {"id": node_id, **merged, **prov, "content_hash": new_hash}
+        if old is None:
+            ctx.log.add(label, node_id)
+            ctx.touched.add(node_id)
+        elif old_props.get("content_hash") != new_hash or old_props.get("status") == "unseen":
+            before = {k: old_props.get(k) for k in row if k not in BOOKKEEPING and k not in ("last_seen", "extra")}
+            after = {k: row.get(k) for k in before}
+            ctx.log.change(label, node_id, before, after)
+            ctx.touched.add(node_id)
+        else:
+            row = {"id": node_id, "last_seen": ctx.run_id, "feeds": feeds}
+        rows_by_label[label].append(row)
+        ctx.existing[node_id] = Node(node_id, label, {**old_props, **{k: v for k, v in row.items() if k != "id"}})
+    for label, rows in rows_by_label.items():
+        ctx.writer.upsert_nodes(label, rows)
+
+
+def write_edges(ctx: Context) -> None:
+    """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
+    existing: dict[str, dict[str, Any]] = {}
+    for rel in ctx.schema.relationships:
+        for edges in ctx.writer.iter_edges(rel, batch_size=50_000):
+            existing.update((e.props.get("id") or f"{e.source_id}|{rel}|{e.target_id}", {**e.props, "_pair": (e.source_id, e.target_id)}) for e in edges)
+    ctx.existing_edges = existing
+    merged: dict[str, dict[str, Any]] = {}
+    for rec in ctx.batch.edges:
+        s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
+        file, _, row = rec.where.partition(":")
+        row_no = int(row.split(" ")[0]) if row[:1].isdigit() else 0
+        ends = [ctx.existing.get(s), ctx.existing.get(t)]
+        if ends[0] is None or ends[1] is None:
+            which = "source_id" if ends[0] is None else "target_id"
+            ctx.batch.rejected.append(Rejection(rec.feed, file, row_no, which, "edge to an unknown node", s if ends[0] is None else t))
+            continue
+        rel = ctx.schema.relationships[rec.type]
+        if not rel.allows(ends[0].label, ends[1].label):
+            allowed = "; ".join(f"{a}->{b}" for a, b in rel.ends)
+            ctx.batch.rejected.append(Rejection(rec.feed, file, row_no, "type",
+                                                f"{rec.type} cannot join {ends[0].label} to {ends[1].label} (allowed: {allowed})"))
+            continue
+        if rel.symmetric and t < s:
+            s, t = t, s
+        key = f"{s}|{rec.type}|{t}"
+        cur = merged.setdefault(key, {"type": rec.type, "source_id": s, "target_id": t, "props": {}, "sources": set(), "feeds": set(), "extra": {}})
+        cur["props"].update({k: v for k, v in rec.props.items() if v not in (None, "")})
+        cur["sources"].add(rec.source)
+        cur["feeds"].add(rec.feed)
+        cur["extra"].update(rec.extra)
+    rows_by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for key, e in progress(sorted(merged.items()), "edges", unit="edge"):
+        old = existing.get(key, {})
+        props = {k: old.get(k) for k in ctx.schema.edge_props if old.get(k) is not None}
+        props.update(e["props"])
+        extra = {**json.loads(old.get("extra") or "{}"), **e["extra"]}
+        props["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
+        sources = sorted({*(old.get("sources") or []), *e["sources"]})
+        feeds = sorted({*(old.get("feeds") or []), *e["feeds"]})
+        new_hash = content_hash({**props, "sources": sources})
+        row = {"source_id": e["source_id"], "target_id": e["target_id"], **props, "sources": sources,
+               "source": old.get("source") or sorted(e["sources"])[0], "feeds": feeds, "last_seen": ctx.run_id,
+               "status": "active", "first_seen": old.get("first_seen") or ctx.run_id, "content_hash": new_hash}
+        if not old:
+            ctx.log.add(e["type"], key)
+        elif old.get("content_hash") != new_hash or old.get("status") == "unseen":
+            ctx.log.change(e["type"], key, {k: old.get(k) for k in props}, props)
+        else:
+            row = {"source_id": e["source_id"], "target_id": e["target_id"], "last_seen": ctx.run_id, "feeds": feeds}
+        rows_by_type[e["type"]].append(row)
+        existing[key] = {**old, **row, "_pair": (e["source_id"], e["target_id"])}
+    for rel_type, rows in rows_by_type.items():
+        ctx.writer.upsert_edges(rel_type, rows)
+
+
+def mark_unseen(ctx: Context) -> None:
+    """Facts whose every feed ran without them are marked unseen, never deleted."""
+    ran = ctx.batch.feeds
+    node_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for node in ctx.existing.values():
+        p = node.props
+        feeds = set(p.get("feeds") or [])
+        if feeds and feeds <= ran and p.get("last_seen") != ctx.run_id and p.get("status") != "unseen":
+            ctx.log.mark_unseen(node.label, node.id)
+            node_rows[node.label].append({"id": node.id, "status": "unseen"})
+    for label, rows in node_rows.items():
+        ctx.writer.upsert_nodes(label, rows)
+    edge_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for key, p in ctx.existing_edges.items():
+        feeds = set(p.get("feeds") or [])
+        if feeds and feeds <= ran and p.get("last_seen") != ctx.run_id and p.get("status") != "unseen":
+            rel_type = key.split("|")[1]
+            ctx.log.mark_unseen(rel_type, key)
+            s, t = p["_pair"]
+            edge_rows[rel_type].append({"source_id": s, "target_id": t, "status": "unseen"})
+    for rel_type, rows in edge_rows.items():
+        ctx.writer.upsert_edges(rel_type, rows)

@@ -1,0 +1,70 @@
+"""Sources and the manifest that declares them.
+
+Adding a source is a manifest entry (name, kind, path or url, mapping), not code. Each kind is a
+small reader that turns its input into the same records (ingest.records).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.sources.bundle_source import BundleSource
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+TAXONOMY_DIR = PROJECT_ROOT / "kg" / "taxonomy"
+DEFAULT_MANIFEST = PROJECT_ROOT / "data" / "sources.yaml"
+TAXONOMY_FEED = "taxonomy"
+
+KINDS: dict[str, Any] = {"bundle": BundleSource}
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def taxonomy_source() -> BundleSource:
+    """The built-in industry-chain and region taxonomy; every run reads it first."""
+    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR)
+
+
+def register_kind(name: str, factory: Any) -> None:
+    KINDS[name] = factory
+
+
+def load_manifest(path: str | Path | None = None) -> list[Any]:
+    path = Path(path or DEFAULT_MANIFEST)
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ManifestError(f"no manifest at {path}") from None
+    _load_optional_kinds()
+    sources = [taxonomy_source()]
+    names = {TAXONOMY_FEED}
+    for i, entry in enumerate(spec.get("sources") or [], 1):
+        name, kind = entry.get("name"), entry.get("kind")
+        if not name or name in names:
+            raise ManifestError(f"{path}: source #{i}: a unique name is required (got {name!r})")
+        if kind not in KINDS:
+            raise ManifestError(f"{path}: source {name}: unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind")}
+        if "path" in options:
+            options["path"] = (path.parent / options["path"]).resolve()
+        try:
+            sources.append(KINDS[kind](name, **options))
+        except TypeError as exc:
+            raise ManifestError(f"{path}: source {name}: {exc}") from None
+        names.add(name)
+    return sources
+
+
+def _load_optional_kinds() -> None:
+    """Kinds written as separate modules register themselves when imported."""
+    import importlib
+    import pkgutil
+
+    for mod in pkgutil.iter_modules(__path__):
+        if mod.name.endswith("_source") and mod.name != "bundle_source":
+            importlib.import_module(f"{__name__}.{mod.name}")

@@ -52,3 +52,11 @@ def load_bundle(settings: Settings, folder: str | Path, *, strict: bool = False,
 
 def refresh(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
     return run_refresh(settings, load_manifest(manifest), strict=strict)
+
+
+def apply_staff_edits(settings: Settings, wait_s: float = 600) -> ChangeLog:
+    """Publish the staff edits recorded in the workspace (the web app calls this after an edit).
+
+    Waits for a running refresh to finish; that refresh may already have applied them.
+    """
+    return run_refresh(settings, [], wait_s=wait_s)

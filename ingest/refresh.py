@@ -25,6 +25,7 @@ from ingest.places import Gazetteer
 from ingest.progress import progress
 from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
 from ingest.runs import new_run_id, save_run
+from ingest.sources.staff_source import STAFF_FEED
 
 log = logging.getLogger("stakegraph.refresh")
 BOOKKEEPING = {"first_seen", "last_seen", "status", "feeds", "content_hash", "staff_fields"}
@@ -71,10 +72,14 @@ def run_refresh(
     strict: bool = False,
     steps: Sequence[Step] | None = None,
     derive: Sequence[Step] | None = None,
+    wait_s: float = 0,
 ) -> ChangeLog:
     """Run every source, then resolution, then the diff and write, then derived data."""
+    from ingest.sources.staff_source import StaffSource
+
     schema = load_schema()
     run_id = new_run_id()
+    sources = [*sources, StaffSource(settings)]  # last, so staff values are applied over the sources
     changelog = ChangeLog(run_id, time.strftime("%Y-%m-%dT%H:%M:%S"))
     batch = Batch()
     for source in progress(sources, "reading sources", unit="source"):
@@ -87,7 +92,7 @@ def run_refresh(
         changelog.rejected = [r.as_dict() for r in batch.rejected]
         changelog.status = "aborted"
         raise RejectedAbort("\n".join(str(r) for r in batch.rejected[:50]))
-    with open_writer(settings, purpose=f"refresh {run_id}") as writer:
+    with open_writer(settings, purpose=f"refresh {run_id}", wait_s=wait_s) as writer:
         ctx = Context(settings, schema, writer, changelog, run_id, batch)
         for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
             t0 = time.perf_counter()
@@ -177,13 +182,20 @@ def write_nodes(ctx: Context) -> None:
         label = records[0].label
         old = ctx.existing.get(node_id)
         old_props = old.props if old else {}
-        merged = _merge_props(records, old_props, ctx.schema, label)
+        from_sources = [r for r in records if r.feed != STAFF_FEED]
+        merged = _merge_props(from_sources, old_props, ctx.schema, label)
+        staff_values: dict[str, Any] = {}
+        for rec in records:
+            if rec.feed == STAFF_FEED:
+                staff_values.update(rec.props)
+        staff = sorted({*(old_props.get("staff_fields") or []), *staff_values})
+        for f in staff:  # a value staff set by hand wins over the sources, and the log says where they differ
+            want = staff_values.get(f, old_props.get(f))
+            offered = [r.props[f] for r in from_sources if r.props.get(f) not in (None, "", [])]
+            if offered and offered[-1] != want:
+                ctx.log.disagreements.append({"id": node_id, "field": f, "staff": want, "source": offered[-1]})
+            merged[f] = want
         merged.update(name_keys(merged))
-        staff = set(old_props.get("staff_fields") or [])
-        for f in staff:  # a value staff set by hand wins over the source, and the log says so
-            if f in merged and merged.get(f) != old_props.get(f):
-                ctx.log.disagreements.append({"id": node_id, "field": f, "staff": old_props.get(f), "source": merged[f]})
-                merged[f] = old_props.get(f)
         feeds = sorted({*(old_props.get("feeds") or []), *(r.feed for r in records)})
         prov = {
             "source": old_props.get("source") or records[0].source,
@@ -194,6 +206,7 @@ def write_nodes(ctx: Context) -> None:
             "last_seen": ctx.run_id,
             "status": "active",
             "first_seen": old_props.get("first_seen") or ctx.run_id,
+            "staff_fields": staff,
         }
         new_hash = content_hash({**merged, **{k: prov[k] for k in ("sources", "record_ids")}})
         row = {"id": node_id, **merged, **prov, "content_hash": new_hash}

@@ -28,10 +28,12 @@ def open_view(settings: Settings, schema: Schema | None = None) -> GraphView:
     return _module(settings).open_view(settings, schema)
 
 
-def open_writer(settings: Settings, purpose: str = "a writer", schema: Schema | None = None) -> GraphWriter:
-    """The single writer; its changes are published all at once when its `with` block ends."""
-    mod = _module(settings)
-    return mod.LadybugWriter(settings, schema, purpose) if settings.backend == "ladybug" else mod.Neo4jWriter(settings, schema, purpose)
+def open_writer(settings: Settings, purpose: str = "a writer", schema: Schema | None = None, wait_s: float = 0) -> GraphWriter:
+    """The single writer; its changes are published all at once when its `with` block ends.
+
+    Raises kg.locking.LockBusy, naming the holder, if another writer is still busy after wait_s.
+    """
+    return _module(settings).open_writer(settings, schema, purpose, wait_s)
 
 
 def current_version(settings: Settings) -> str | None:

@@ -183,10 +183,10 @@ class LadybugView(GraphView):
 class LadybugWriter(LadybugView, GraphWriter):
     """Writes a private copy of the graph and publishes it on commit (see ladybug_versions)."""
 
-    def __init__(self, settings: Settings, schema: Schema | None = None, purpose: str = "a writer"):
+    def __init__(self, settings: Settings, schema: Schema | None = None, purpose: str = "a writer", wait_s: float = 0):
         home = settings.home_path
         self._settings = settings
-        self._lock_file = WriterLock(home / "locks" / "writer.lock", purpose).acquire()
+        self._lock_file = WriterLock(home / "locks" / "writer.lock", purpose).acquire(wait_s)
         self._versions = Versions(home)
         try:
             self._versions.prune(settings.keep_versions)
@@ -356,3 +356,7 @@ def current_version(settings: Settings) -> str | None:
 
 def data_dir(settings: Settings, version: str) -> Path:
     return Versions(settings.home_path).path(version) / DATA_DIR
+
+
+def open_writer(settings: Settings, schema: Schema | None, purpose: str, wait_s: float) -> LadybugWriter:
+    return LadybugWriter(settings, schema, purpose, wait_s)

@@ -11,8 +11,8 @@ import io
 from pathlib import Path
 from typing import Any
 
-from kg.schema import Prop, Schema, SchemaError, coerce_value, load_schema
 from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
+from kg.schema import Prop, Schema, SchemaError, coerce_value, load_schema
 
 NODE_FILES = {
     "organizations.csv": "Organization",
@@ -70,7 +70,7 @@ def _undecodable(text: str) -> bool:
     return any("\udc80" <= ch <= "\udcff" for ch in text)
 
 
-def read_bundle(folder: Path, feed: str, schema: Schema | None = None) -> Batch:
+def read_bundle(folder: Path, feed: str, schema: Schema | None = None, ignore: tuple[str, ...] = ()) -> Batch:
     """Read every known file of a bundle; unknown files are reported, not silently skipped."""
     schema = schema or load_schema()
     folder = Path(folder)
@@ -79,6 +79,8 @@ def read_bundle(folder: Path, feed: str, schema: Schema | None = None) -> Batch:
         batch.rejected.append(Rejection(feed, str(folder), 0, "(folder)", "no such bundle folder"))
         return batch
     for path in sorted(folder.glob("*.csv")):
+        if path.name in ignore:
+            continue
         if path.name in NODE_FILES:
             _read_nodes(path, NODE_FILES[path.name], feed, schema, batch)
         elif path.name == RELATIONS_FILE:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from kg.backends import current_version, open_writer
-from kg.settings import Settings
-from kg.workspace import Workspace
 from ingest.changelog import ChangeLog
 from ingest.refresh import run_refresh
 from ingest.sources import load_manifest, taxonomy_source
 from ingest.sources.bundle_source import BundleSource
+from kg.backends import current_version, open_writer
+from kg.settings import Settings
+from kg.workspace import Workspace
 
 ADMIN_PASSWORD_FILE = "admin_password.txt"
 

@@ -16,16 +16,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kg.backends import open_writer
-from kg.schema import Schema, load_schema
-from kg.settings import Settings
-from kg.store import GraphWriter, Node
 from ingest.changelog import ChangeLog
 from ingest.places import Gazetteer
 from ingest.progress import progress
 from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
 from ingest.runs import new_run_id, save_run
 from ingest.sources.staff_source import STAFF_FEED
+from kg.backends import open_writer
+from kg.schema import Schema, load_schema
+from kg.settings import Settings
+from kg.store import GraphWriter, Node
 
 log = logging.getLogger("stakegraph.refresh")
 BOOKKEEPING = {"first_seen", "last_seen", "status", "feeds", "content_hash", "staff_fields"}

@@ -25,7 +25,7 @@ class WriterLock:
 
     def acquire(self, wait_s: float = 0.0) -> WriterLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+", encoding="utf-8")
+        fh = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held open while the lock is held
         deadline = time.monotonic() + wait_s
         while True:
             try:

@@ -4,7 +4,12 @@ Public entry points: names (normalize_org_name, parse_name, short_name_variants,
 and codes (validate_credit_code, normalize_stock_code).
 """
 
-from ingest.normalize.codes import CodeError, credit_code_check_char, normalize_stock_code, validate_credit_code
+from ingest.normalize.codes import (
+    CodeError,
+    credit_code_check_char,
+    normalize_stock_code,
+    validate_credit_code,
+)
 from ingest.normalize.names import (
     NameParts,
     acronyms,

@@ -25,6 +25,11 @@ SUFFIX_ALIASES = {"SH": "SH", "SS": "SH", "SSE": "SH", "SZ": "SZ", "SZSE": "SZ",
 _PREFIXED = re.compile(r"^(SH|SZ|BJ|HK)[.\-:]?([0-9A-Z]+)$")
 _SUFFIXED = re.compile(r"^([0-9A-Z]+)[.\-:](SH|SS|SSE|SZ|SZSE|BJ|BSE|HK|HKEX)$")
 _FOREIGN = re.compile(r"^([0-9A-Z][0-9A-Z\-]{0,9})\.([A-Z]{1,3})$")
+# Other markets' suffixes (Reuters/Yahoo style) accepted as given: KS/KQ Korea, TW/TWO Taiwan,
+# T Tokyo, US/O/N/OQ United States, L London, DE/F Germany, ... Listed so "CO.LTD" is not a ticker.
+FOREIGN_MARKETS = frozenset({"US", "O", "N", "OQ", "KS", "KQ", "TW", "TWO", "T", "L", "DE", "F", "PA", "AS",
+                             "SW", "SI", "AX", "TO", "MI", "MC", "ST", "HE", "OL", "BR", "NS", "BO", "JK",
+                             "KL", "BK", "NZ", "SA", "MX"})
 
 
 class CodeError(ValueError):
@@ -119,8 +124,10 @@ def normalize_stock_code(s: str) -> str:
     if raw.isdigit():
         return _mainland(raw, None, raw)
     m = _FOREIGN.match(raw)
-    if m:  # another market named explicitly (000660.KS, NVDA.US, 2330.TW): kept as given
+    if m and m.group(2) in FOREIGN_MARKETS:  # 000660.KS, NVDA.US, 2330.TW: kept as given
         return raw
+    if m:
+        raise CodeError(f"stock code {raw!r}: unknown market suffix {m.group(2)!r}", raw)
     if re.fullmatch(r"[0-9A-Z]+", raw) and re.search(r"\d", raw):
         raise CodeError(f"stock code {raw!r} mixes letters and digits", raw)
     raise CodeError(f"stock code {raw!r} is not a recognised format (need digits, or TICKER.MARKET)", raw)

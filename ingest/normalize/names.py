@@ -54,37 +54,34 @@ def _drop_boilerplate_brackets(text: str) -> str:
     return _BRACKET_RE.sub(lambda m: " " if m.group(1).strip() in v.boilerplate else m.group(0), text)
 
 
-def _strip_legal_tokens(tokens: list[str]) -> list[str]:
+def _strip_legal_tokens_once(tokens: list[str]) -> list[str]:
+    """Remove one legal-form suffix from the end, if there is one; never the whole name."""
     v = vocabulary()
-    tokens = list(tokens)
-    changed = True
-    while changed and tokens:
-        changed = False
-        last = tokens[-1]
-        if _HAN_RE.match(last):
-            if any(last.endswith(p) for p in v.protected_zh):
-                break
-            for suffix in v.legal_zh:
-                if last.endswith(suffix) and (len(last) > len(suffix) or len(tokens) > 1):
-                    tokens[-1] = last[: -len(suffix)]
-                    if not tokens[-1]:
-                        tokens.pop()
-                    changed = True
-                    break
-            continue
-        words = tuple(_word(t) for t in tokens)
-        for form in v.legal_en:
-            n = len(form)
-            if len(words) > n and words[-n:] == form:
-                del tokens[-n:]
-                changed = True
-                break
-        else:
-            # "Inc. China": a boilerplate qualifier right after a legal form goes with it.
-            if len(words) > 2 and words[-1] in v.boilerplate and any(
-                    words[-1 - len(f):-1] == f for f in v.legal_en if len(words) > len(f) + 1):
-                tokens.pop()
-                changed = True
+    if not tokens:
+        return tokens
+    last = tokens[-1]
+    if _HAN_RE.match(last):
+        if any(last.endswith(p) for p in v.protected_zh):
+            return tokens
+        for suffix in v.legal_zh:
+            if last.endswith(suffix) and (len(last) > len(suffix) or len(tokens) > 1):
+                rest = last[: -len(suffix)]
+                return [*tokens[:-1], rest] if rest else tokens[:-1]
+        return tokens
+    words = tuple(_word(t) for t in tokens)
+    for form in v.legal_en:
+        if len(words) > len(form) and words[-len(form):] == form:
+            return tokens[: -len(form)]
+    # "Inc. China": a boilerplate qualifier right after a legal form goes with it.
+    if len(words) > 2 and words[-1] in v.boilerplate and any(
+            len(words) > len(f) + 1 and words[-1 - len(f):-1] == f for f in v.legal_en):
+        return tokens[:-1]
+    return tokens
+
+
+def _strip_legal_tokens(tokens: list[str]) -> list[str]:
+    while (shorter := _strip_legal_tokens_once(tokens)) != tokens:
+        tokens = shorter
     return tokens
 
 
@@ -132,17 +129,18 @@ def _split_region_zh(key: str) -> tuple[str | None, str]:
 
 
 def _split_industry_zh(text: str) -> tuple[str, list[str]]:
-    """Peel industry terms off the end: 华润微电子 -> (华润, [微电子])."""
+    """Peel industry terms off the end: 华润微电子 -> (华润, [微电子]); 银行 -> ("", [银行])."""
     v = vocabulary()
     terms: list[str] = []
-    while True:
+    while text:
         for size in range(min(6, len(text)), 0, -1):
-            if text[-size:] in v.industry_zh and len(text) > size:
+            if text[-size:] in v.industry_zh:
                 terms.insert(0, text[-size:])
                 text = text[:-size]
                 break
         else:
-            return text, terms
+            break
+    return text, terms
 
 
 def strip_region_prefix(s: str) -> str:
@@ -196,13 +194,15 @@ def parse_name(s: str) -> NameParts:
             text = text.replace(m.group(0), " ")
     tokens = _strip_legal_tokens(_TOKEN_RE.findall(text))
     if is_chinese(key):
-        region, base = _split_region_zh("".join(_word(t) for t in tokens))
+        joined = "".join(_word(t) for t in tokens)
+        region, base = _split_region_zh(joined)
+        head = joined[: len(joined) - len(base)]
         core, terms = _split_industry_zh(base)
         if core in v.region_by_zh:  # 江苏银行: the place was all there was besides the industry
-            region, core = region or v.region_by_zh[core].id, ""
+            region, head, core = region or v.region_by_zh[core].id, head + core, ""
         concepts = [v.industry_zh[t] for t in terms]
-        seg = [t for t in (core, *terms) if t]
-        return _parts(key, True, region or qualifier, base, core, concepts, tuple(seg), frozenset())
+        seg = tuple(t for t in (head, core, *terms) if t)
+        return _parts(key, True, region or qualifier, base, core, concepts, seg, frozenset())
     words = [_word(t) for t in tokens]
     concepts, region, core_words, base_words = [], None, [], []
     i = 0
@@ -254,9 +254,14 @@ def acronyms(s: str) -> frozenset[str]:
     raw = [t for t in _TOKEN_RE.findall(_drop_boilerplate_brackets(clean_text(s)))
            if _word(t) not in STOPWORDS]
     single_legal = {f[0] for f in v.legal_en if len(f) == 1}
-    stripped = _strip_legal_tokens(raw)
+    readings = [raw, [t for t in raw if _word(t) not in single_legal]]
+    # Drop trailing legal words one at a time: TSMC keeps "Company" but not "Limited".
+    shorter = raw
+    while len(shorter) > 1 and (_word(shorter[-1]) in single_legal or _word(shorter[-1]) in v.boilerplate):
+        shorter = shorter[:-1]
+        readings.append(shorter)
     out = set()
-    for seq in (raw, [t for t in raw if _word(t) not in single_legal], stripped):
+    for seq in readings:
         if len(seq) < 2:
             continue
         out.add("".join(t[0] for t in seq))
@@ -277,10 +282,11 @@ def short_name_variants(name: str) -> set[str]:
         for form in (p.key, p.base):
             for long, short in v.short_forms:
                 if long in form:
-                    out.add(form.replace(long, short))
-        r = v.region(p.region)
-        if r is not None and r.abbr and p.key.startswith(r.zh):
-            out.add(r.abbr + p.base)
+                    form = form.replace(long, short)
+                    out.add(form)
+        for r in v.regions:
+            if r.abbr and p.key.startswith(r.zh):
+                out.add(r.abbr + p.key[len(r.zh):])
         for size in (3, 4):
             if len(p.base) > size and len(_split_industry_zh(p.base[:size])[0]) >= MIN_CORE_ZH:
                 out.add(p.base[:size])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -109,16 +108,17 @@ def _words(entry: str) -> tuple[str, ...]:
     return tuple(latin_words(clean_text(entry)))
 
 
-def _by_length(items: list, key: Callable) -> tuple:
-    return tuple(sorted(set(items), key=lambda x: (-len(key(x)), x)))
+def _by_length(items: list) -> tuple:
+    """Longest first, so "co ltd" is tried before "ltd" and 股份有限公司 before 公司."""
+    return tuple(sorted(set(items), key=lambda x: (-len(x), x)))
 
 
 @cache
 def vocabulary() -> Vocabulary:
     """Load and cross-check the lists; a broken reference is an error at load, not a silent miss."""
     legal = _load("legal_forms.yaml")
-    legal_zh = _by_length([clean_text(x) for x in legal["zh"]], len)
-    legal_en = _by_length([_words(x) for x in legal["en"]], len)
+    legal_zh = _by_length([clean_text(x) for x in legal["zh"]])
+    legal_en = _by_length([_words(x) for x in legal["en"]])
     regions = []
     for row in _load("regions.yaml"):
         latin = {(row["id"],)} | {_words(x) for x in row.get("en", [])}

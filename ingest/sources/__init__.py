@@ -17,6 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TAXONOMY_DIR = PROJECT_ROOT / "kg" / "taxonomy"
 DEFAULT_MANIFEST = PROJECT_ROOT / "data" / "sources.yaml"
 TAXONOMY_FEED = "taxonomy"
+SECTOR_MAP_FILE = "source_sector_map.csv"  # source industry labels -> chain sectors (read by the chain tagger)
 
 KINDS: dict[str, Any] = {"bundle": BundleSource}
 
@@ -27,7 +28,7 @@ class ManifestError(ValueError):
 
 def taxonomy_source() -> BundleSource:
     """The built-in industry-chain and region taxonomy; every run reads it first."""
-    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR)
+    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE,))
 
 
 def register_kind(name: str, factory: Any) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kg.schema import Schema
 from ingest.bundle import read_bundle
 from ingest.records import Batch
+from kg.schema import Schema
 
 
 @dataclass
 class BundleSource:
     name: str
     path: Path
+    ignore: tuple[str, ...] = ()  # files in the folder that are not bundle files (e.g. mapping tables)
 
     def read(self, schema: Schema) -> Batch:
-        return read_bundle(Path(self.path), self.name, schema)
+        return read_bundle(Path(self.path), self.name, schema, tuple(self.ignore))

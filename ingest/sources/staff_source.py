@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
 from kg.schema import Schema, SchemaError, coerce_value
 from kg.settings import Settings
 from kg.workspace import Workspace
-from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
 
 STAFF_FEED = "staff"
 

@@ -208,7 +208,7 @@ class LadybugWriter(LadybugView, GraphWriter):
         existing = {row[1]: row[2] for row in self._run("CALL show_tables() RETURN *")}
         for label in self.schema.labels:
             cols = {"id": "STRING", **{n: LB_TYPES[p.type] for n, p in self.schema.node_columns(label).items()}}
-            self._create_or_alter(label, cols, existing, lambda c: f"CREATE NODE TABLE {label}({c}, PRIMARY KEY(id))")
+            self._create_or_alter(label, cols, existing, lambda c, label=label: f"CREATE NODE TABLE {label}({c}, PRIMARY KEY(id))")
         for name, rel in self.schema.relationships.items():
             cols = {n: LB_TYPES[p.type] for n, p in self.schema.edge_columns().items()}
             ends = ", ".join(f"FROM {a} TO {b}" for a, b in rel.ends)

@@ -1,0 +1,151 @@
+"""One contract, every backend: the store's behaviour written once (as nomenklatura's
+test_stores does). The embedded engine always runs; Neo4j runs when NEO4J_URI points at a
+server, and otherwise reports skipped with that reason."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+
+from kg.backends import open_view, open_writer
+from kg.locking import LockBusy
+from kg.schema import SchemaError
+from kg.settings import load_settings
+from kg.store import StoreError
+
+BACKENDS = [
+    pytest.param("ladybug", id="ladybug"),
+    pytest.param(
+        "neo4j",
+        id="neo4j",
+        marks=[pytest.mark.neo4j, pytest.mark.skipif(not os.environ.get("NEO4J_URI"),
+                                                     reason="NEO4J_URI is not set: no Neo4j server to test against")],
+    ),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def settings(request, tmp_path):
+    s = load_settings({"home": str(tmp_path / "home"), "backend": request.param})
+    if request.param == "neo4j":
+        with open_writer(s) as w:  # start from an empty database
+            w.delete_nodes([n.id for label in w.schema.labels for b in w.iter_nodes(label) for n in b])
+    with open_writer(s) as w:
+        w.upsert_nodes("Organization", [
+            {"id": "o1", "name_zh": "江苏长电科技股份有限公司", "name_en": "JCET", "kind": "listed_company", "aliases": ["长电科技"]},
+            {"id": "o2", "name_zh": "通富微电", "kind": "listed_company"},
+        ])
+        w.upsert_nodes("Sector", [{"id": "s1", "name_en": "Advanced packaging"}])
+        w.upsert_edges("ACTIVE_IN", [{"source_id": "o1", "target_id": "s1", "source": "t"}])
+        w.upsert_edges("PARTNERS_WITH", [{"source_id": "o2", "target_id": "o1", "evidence": "JV"}])
+    return s
+
+
+def test_get_and_get_many(settings):
+    with open_view(settings) as v:
+        node = v.get("o1")
+        assert node.label == "Organization" and node.props["aliases"] == ["长电科技"]
+        assert set(v.get_many(["o1", "s1", "missing"])) == {"o1", "s1"}
+        assert v.get("missing") is None
+
+
+def test_upsert_is_idempotent(settings):
+    with open_view(settings) as v:
+        before = v.counts()
+    with open_writer(settings) as w:
+        w.upsert_nodes("Organization", [{"id": "o1", "name_en": "JCET", "kind": "listed_company"}])
+        w.upsert_edges("ACTIVE_IN", [{"source_id": "o1", "target_id": "s1", "source": "t"}])
+        w.upsert_edges("PARTNERS_WITH", [{"source_id": "o1", "target_id": "o2"}])  # symmetric: same edge
+    with open_view(settings) as v:
+        assert v.counts() == before
+        assert v.get("o1").props["name_zh"] == "江苏长电科技股份有限公司"  # absent keys left as they were
+
+
+def test_neighbours_both_directions(settings):
+    with open_view(settings) as v:
+        got = {(n.edge.type, n.node.id, n.direction) for n in v.neighbours("o1")}
+        assert ("ACTIVE_IN", "s1", "out") in got
+        assert any(t == "PARTNERS_WITH" and i == "o2" for t, i, _ in got)
+        assert [n.node.id for n in v.neighbours("o1", types=["ACTIVE_IN"])] == ["s1"]
+        assert [n.node.id for n in v.neighbours("s1", direction="in")] == ["o1"]
+
+
+def test_schema_rejects_edge_with_wrong_ends(settings):
+    with pytest.raises(SchemaError, match="cannot join"), open_writer(settings) as w:
+        w.upsert_edges("ACTIVE_IN", [{"source_id": "s1", "target_id": "o1"}])
+    with open_view(settings) as v:
+        assert v.counts()["ACTIVE_IN"] == 1  # the failed writer published nothing
+
+
+def test_query_parameters_row_cap_and_counts(settings):
+    with open_view(settings) as v:
+        r = v.query("MATCH (n:Organization) WHERE n.id = $id RETURN n.name_en AS name", {"id": "o1"})
+        assert r.columns == ["name"] and r.rows == [["JCET"]]
+        r = v.query("MATCH (n) RETURN n.id", max_rows=1)
+        assert len(r.rows) == 1 and r.truncated
+        c = v.counts()
+        assert c["Organization"] == 2 and c["Sector"] == 1 and c["PARTNERS_WITH"] == 1
+
+
+def test_view_refuses_writes(settings):
+    with open_view(settings) as v, pytest.raises(StoreError):
+        v.query("CREATE (:Sector {id: 'x', name_en: 'x'})")
+    with open_view(settings) as v:
+        assert v.get("x") is None
+
+
+def test_delete_edges_and_nodes(settings):
+    with open_writer(settings) as w:
+        assert w.delete_edges("PARTNERS_WITH", [("o1", "o2")]) == 1  # either direction
+        w.delete_nodes(["o2"])
+    with open_view(settings) as v:
+        assert v.get("o2") is None and v.counts()["PARTNERS_WITH"] == 0
+
+
+def test_iter_nodes_and_edges(settings):
+    with open_view(settings) as v:
+        ids = [n.id for batch in v.iter_nodes("Organization", batch_size=1) for n in batch]
+        assert ids == ["o1", "o2"]
+        edges = [e for batch in v.iter_edges("ACTIVE_IN") for e in batch]
+        assert [(e.source_id, e.target_id) for e in edges] == [("o1", "s1")]
+
+
+def test_second_writer_is_refused_with_a_clear_message(settings):
+    if settings.backend != "ladybug":
+        pytest.skip("the single-writer lock is the embedded backend's")
+    with open_writer(settings, purpose="first"), pytest.raises(LockBusy, match="first"):
+        open_writer(settings, purpose="second")
+
+
+def test_view_sees_new_version_only_after_commit(settings):
+    if settings.backend != "ladybug":
+        pytest.skip("versioned publishing is the embedded backend's")
+    view = open_view(settings)
+    w = open_writer(settings)
+    w.upsert_nodes("Sector", [{"id": "s2", "name_en": "Test"}])
+    with open_view(settings) as during:
+        assert during.get("s2") is None
+    w.commit()
+    assert view.get("s2") is None  # an open view keeps its snapshot …
+    view.close()
+    with open_view(settings) as after:  # … and a reopened one sees the new graph
+        assert after.get("s2") is not None
+
+
+def test_views_in_threads(settings):
+    errors = []
+    with open_view(settings) as v:
+        def work():
+            try:
+                for _ in range(20):
+                    assert v.get("o1") is not None
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors

@@ -105,6 +105,11 @@ class GraphView(ABC):
     def version(self) -> str:
         """An id of the graph state this view reads; changes when a writer commits."""
 
+    @property
+    @abstractmethod
+    def data_dir(self):
+        """The folder of derived files (vector and name indexes) published with this graph version."""
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -138,11 +143,6 @@ class GraphWriter(GraphView):
     @abstractmethod
     def labels_of(self, ids: Sequence[str]) -> dict[str, str]:
         """The label of each existing id (missing ids are absent from the result)."""
-
-    @property
-    @abstractmethod
-    def data_dir(self):
-        """A directory that is published together with the graph (derived indexes live there)."""
 
     @abstractmethod
     def commit(self) -> None:

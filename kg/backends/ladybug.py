@@ -56,6 +56,10 @@ class LadybugView(GraphView):
     def version(self) -> str:
         return self._version
 
+    @property
+    def data_dir(self) -> Path:
+        return self._db_path.parent / DATA_DIR
+
     def _conn(self) -> ladybug.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
@@ -198,10 +202,6 @@ class LadybugWriter(LadybugView, GraphWriter):
             self._lock_file.release()
             raise
         self._done = False
-
-    @property
-    def data_dir(self) -> Path:
-        return self._versions.path(self._work) / DATA_DIR
 
     def _ensure_tables(self) -> None:
         """Create missing tables and add missing columns: the schema migration step."""

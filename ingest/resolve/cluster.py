@@ -1,0 +1,172 @@
+"""From decisions to entities: clusters are a pure function of the decision table.
+
+How: 'same' decisions are edges, taken strongest first (manual, then shared codes, then by
+score) into a union-find; an edge is refused when it would put into one cluster two records
+judged not the same, or two different codes that only one organisation can hold (credit codes,
+two A-share codes). Taking edges strongest first is what "cut the weakest link on the path"
+means: of the links joining two records kept apart, the weakest is the one left out. Manual
+'same' rows come first, so only another manual row can stop them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.resolve.blocking import candidate_pairs
+from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
+from ingest.resolve.features import RecordFeatures, features
+from ingest.resolve.keys import CREDIT, RecordKeys, key_conflicts
+from ingest.resolve.resolution import Resolution
+from ingest.resolve.score import Evidence, compare
+from ingest.resolve.settings import ResolveSettings
+
+__all__ = ["Clustering", "cluster_decisions", "exclusive_keys", "resolve"]
+
+
+def exclusive_keys(keys: RecordKeys) -> dict[str, frozenset[str]]:
+    """Code groups an organisation holds one value of: credit code, A share, each other market."""
+    groups: dict[str, set[str]] = {}
+    if keys.credit_codes:
+        groups[CREDIT] = set(keys.credit_codes)
+    for code in keys.stock_codes:
+        market = code.rsplit(".", 1)[-1]
+        if code[:3] in ("900", "200") and market in ("SH", "SZ"):
+            continue  # a B share sits beside the A share
+        groups.setdefault("CN-A" if market in ("SH", "SZ", "BJ") else market, set()).add(code)
+    return {g: frozenset(v) for g, v in groups.items()}
+
+
+@dataclass(frozen=True)
+class Clustering:
+    clusters: tuple[tuple[str, ...], ...]  # each sorted; clusters in order of their first id
+    used: tuple[Decision, ...]  # the 'same' rows that joined two clusters
+    refused: tuple[tuple[Decision, str], ...]  # 'same' rows left out, with why
+
+
+def _edge_order(d: Decision) -> tuple:
+    tier = 0 if d.origin is Origin.MANUAL else 1 if (d.score or 0) >= 1.0 else 2
+    return (tier, -(d.score or 0.0), d.record_a, d.record_b)
+
+
+def cluster_decisions(record_ids: Iterable[str], table: DecisionTable,
+                      exclusive: Mapping[str, Mapping[str, frozenset[str]]] | None = None) -> Clustering:
+    """Union-find over 'same' rows, refusing joins across 'not_same' rows or exclusive codes."""
+    ids = sorted(set(record_ids))
+    parent = {r: r for r in ids}
+    members = {r: [r] for r in ids}
+    forbidden: dict[str, set[str]] = {r: set() for r in ids}
+    codes: dict[str, dict[str, frozenset[str]]] = {r: dict((exclusive or {}).get(r, {})) for r in ids}
+    same: list[Decision] = []
+    for d in table.effective():
+        if d.record_a not in parent or d.record_b not in parent:
+            continue  # about a record not in this run: kept in the table, no effect here
+        if d.judgement is Judgement.NOT_SAME:
+            forbidden[d.record_a].add(d.record_b)
+            forbidden[d.record_b].add(d.record_a)
+        elif d.judgement is Judgement.SAME:
+            same.append(d)
+
+    def find(r: str) -> str:
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    used: list[Decision] = []
+    refused: list[tuple[Decision, str]] = []
+    for d in sorted(same, key=_edge_order):
+        ra, rb = find(d.record_a), find(d.record_b)
+        if ra == rb:
+            continue
+        if len(members[ra]) < len(members[rb]):
+            ra, rb = rb, ra
+        blocked = next(((m, o) for m in members[rb] for o in forbidden[m] if find(o) == ra), None)
+        if blocked:
+            refused.append((d, f"would join {blocked[0]} and {blocked[1]}, judged not the same"))
+            continue
+        clash = [g for g in codes[ra].keys() & codes[rb].keys() if not codes[ra][g] & codes[rb][g]]
+        if clash and d.origin is Origin.AUTO:
+            detail = "; ".join(f"{g} {sorted(codes[ra][g])} vs {sorted(codes[rb][g])}" for g in sorted(clash))
+            refused.append((d, f"would join different codes: {detail}"))
+            continue
+        parent[rb] = ra
+        members[ra].extend(members.pop(rb))
+        for g, values in codes.pop(rb).items():
+            codes[ra][g] = codes[ra].get(g, frozenset()) | values
+        used.append(d)
+    clusters = sorted(tuple(sorted(m)) for m in members.values())
+    return Clustering(tuple(clusters), tuple(used), tuple(refused))
+
+
+def _key_decisions(feats: Sequence[RecordFeatures]) -> tuple[list[Decision], set[tuple[str, str]]]:
+    """Shared codes link records directly: a star from the smallest id of each key group."""
+    groups: dict[str, list[RecordFeatures]] = {}
+    for f in feats:
+        for key in f.strong_keys:
+            groups.setdefault(key, []).append(f)
+    rows, linked = [], set()
+    for key in sorted(groups):
+        group = sorted(groups[key], key=lambda f: f.record_id)
+        hub = group[0]
+        for other in group[1:]:
+            pair = (hub.record_id, other.record_id)
+            if pair in linked or any(c.startswith(CREDIT) for c in key_conflicts(hub.keys, other.keys)):
+                continue
+            linked.add(pair)
+            shared = sorted(hub.strong_keys & other.strong_keys)
+            rows.append(Decision(*pair, Judgement.SAME, Origin.AUTO, f"shared {', '.join(shared)}", 1.0,
+                                 tuple(Evidence("shared_key", 1.0, f"both have {k}") for k in shared)))
+    return rows, linked
+
+
+def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] = (),
+            settings: ResolveSettings | None = None, previous: Mapping[str, str] | None = None) -> Resolution:
+    """Resolve records into entities.
+
+    records: dicts with record_id ("source:id"), source, name_zh, name_en, aliases (list) and
+    optionally stock_code, credit_code, city, sectors (list), kind.
+    overrides: manual decisions (load_overrides); they win over automatic ones.
+    previous: an earlier Resolution.id_map(), so ids of records since removed still resolve.
+
+    >>> r = resolve([{"record_id": "a:1", "source": "a", "name_zh": "中芯国际"},
+    ...              {"record_id": "b:1", "source": "b", "name_zh": "中芯国际集成电路制造有限公司"}])
+    >>> r.canonical("a:1") == r.canonical("b:1")
+    True
+    """
+    s = settings or ResolveSettings()
+    records = list(records)
+    feats = [features(r) for r in records]
+    seen: set[str] = set()
+    for f in feats:
+        if f.record_id in seen:
+            raise ValueError(f"duplicate record_id {f.record_id!r}")
+        seen.add(f.record_id)
+    table = DecisionTable()
+    key_rows, linked = _key_decisions(feats)
+    for row in key_rows:
+        table.add(row)
+    for i, j in candidate_pairs(feats, s.max_block_size):
+        a, b = feats[i], feats[j]
+        pair = (a.record_id, b.record_id) if a.record_id < b.record_id else (b.record_id, a.record_id)
+        if pair in linked:
+            continue
+        c = compare(a, b, s)
+        if c.conflicts:
+            judgement = Judgement.NOT_SAME
+        elif c.score >= s.same_threshold:
+            judgement = Judgement.SAME
+        elif c.score >= s.unsure_threshold:
+            judgement = Judgement.UNSURE
+        else:
+            continue
+        table.add(Decision(*pair, judgement, Origin.AUTO, c.reason, c.score, c.evidence))
+    for row in overrides:
+        if row.origin is not Origin.MANUAL:
+            row = Decision(row.record_a, row.record_b, row.judgement, Origin.MANUAL, row.reason, row.score,
+                           row.evidence, row.who, row.when)
+        table.add(row)
+    exclusive = {f.record_id: exclusive_keys(f.keys) for f in feats}
+    clustering = cluster_decisions(seen, table, exclusive)
+    return Resolution.build(records, feats, table, clustering, s, previous)

@@ -1,0 +1,113 @@
+"""A record prepared once for comparison: its names taken apart, keys, place, sectors, kind.
+
+Why precompute: blocking and scoring both look at every name of every record, often many
+times; parsing and pinyin happen once per record here, and the comparison code stays free of
+record-format details. A record is a plain dict (see resolve()), so sources need no classes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ingest.normalize.names import NameParts, parse_name
+from ingest.normalize.pinyin import pinyin_variants
+from ingest.normalize.vocab import clean_text, vocabulary
+from ingest.resolve.keys import RecordKeys, record_keys, split_values
+
+__all__ = ["RecordFeatures", "features", "record_names", "regions_related"]
+
+REQUIRED = ("record_id", "source")
+
+
+def _region_id(value: str) -> str | None:
+    """A city cell (无锡市, Wuxi, Wuxi City) as a region id, else its cleaned text."""
+    text = clean_text(value).strip()
+    for suffix in ("市", "省", " city", " province", " shi"):
+        if text.endswith(suffix) and len(text) > len(suffix) + 1:
+            text = text[: -len(suffix)].strip()
+    v = vocabulary()
+    r = v.region_by_zh.get(text) or v.region_by_latin.get(tuple(text.split()))
+    return r.id if r else (text or None)
+
+
+def regions_related(a: str | None, b: str | None) -> bool | None:
+    """None when either is unknown; True when equal or one contains the other; else False."""
+    if not a or not b:
+        return None
+    v = vocabulary()
+    return a in v.region_ancestors(b) or b in v.region_ancestors(a)
+
+
+def record_names(record: Mapping[str, Any], keys: RecordKeys | None = None) -> list[str]:
+    """name_zh, name_en and the aliases that are names (not codes), in that order, deduplicated."""
+    keys = keys or record_keys(record)
+    out: list[str] = []
+    for name in [*split_values_keep(record.get("name_zh")), *split_values_keep(record.get("name_en")),
+                 *keys.aliases]:
+        name = name.strip()
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def split_values_keep(value: Any) -> list[str]:
+    """Name fields are one name each (a comma may belong to "Co., Ltd."), or a list of names."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+@dataclass(frozen=True)
+class NameFeatures:
+    text: str
+    parts: NameParts
+    pinyin_core: frozenset[str]  # Chinese names only
+    pinyin_base: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RecordFeatures:
+    record_id: str
+    source: str
+    names: tuple[NameFeatures, ...]
+    keys: RecordKeys
+    city: str | None
+    sectors: frozenset[str]
+    kind: str | None
+
+    @property
+    def strong_keys(self) -> frozenset[str]:
+        return self.keys.keys
+
+
+def _name_features(text: str) -> NameFeatures | None:
+    parts = parse_name(text)
+    if not parts.key:
+        return None
+    if parts.chinese:
+        core = pinyin_variants(parts.core) if len(parts.core) >= 2 else frozenset()
+        return NameFeatures(text, parts, core, pinyin_variants(parts.base))
+    return NameFeatures(text, parts, frozenset(), frozenset())
+
+
+def features(record: Mapping[str, Any]) -> RecordFeatures:
+    """Prepare one record; raises ValueError when record_id or source is missing."""
+    for name in REQUIRED:
+        if not record.get(name):
+            raise ValueError(f"record lacks {name}: {dict(record)!r:.200}")
+    keys = record_keys(record)
+    named: dict[str, NameFeatures] = {}
+    for n in record_names(record, keys):
+        f = _name_features(n)
+        if f is not None and f.parts.key not in named:  # 長電科技 and 长电科技 compare the same
+            named[f.parts.key] = f
+    names = tuple(named.values())
+    city = _region_id(str(record["city"])) if record.get("city") else None
+    sectors = frozenset(clean_text(s).strip() for s in split_values(record.get("sectors")) if s.strip())
+    kind = clean_text(str(record["kind"])).strip() if record.get("kind") else None
+    return RecordFeatures(str(record["record_id"]), str(record["source"]), names, keys, city, sectors,
+                          kind or None)

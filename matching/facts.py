@@ -1,0 +1,147 @@
+"""The graph facts a recommendation needs, fetched through the store in a few batched queries.
+
+Signals are pure functions over these facts; fetching them once per call (with `UNWIND $ids`
+and primary-key lookups, never a scan) is what keeps one recommendation fast on a large graph.
+The region and sector trees are small and cached per graph version.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg.store import GraphView
+
+MAX_NEIGHBOUR_LOCATIONS = 5000  # neighbours whose location is looked up (ties to local firms)
+
+
+@dataclass
+class Tie:
+    type: str
+    direction: str  # out: candidate -> other
+    other: str
+    other_label: str
+    other_name: str
+    props: dict[str, Any]
+
+
+@dataclass
+class Facts:
+    ties: dict[str, list[Tie]] = field(default_factory=lambda: defaultdict(list))
+    names: dict[str, str] = field(default_factory=dict)
+    props: dict[str, dict[str, Any]] = field(default_factory=dict)
+    locations: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # org -> regions
+
+    def sectors(self, node_id: str) -> set[str]:
+        return {t.other for t in self.ties.get(node_id, []) if t.type == "ACTIVE_IN" and t.direction == "out"}
+
+    def regions(self, node_id: str) -> set[str]:
+        return self.locations.get(node_id, set())
+
+
+_TIE_QUERY = {
+    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e]->(o) "
+    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted",
+    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e]-(o) "
+    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted",
+}
+
+
+def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") -> Facts:
+    facts = Facts()
+    if not ids:
+        return facts
+    for node in view.get_many(ids).values():
+        facts.props[node.id] = node.props
+        facts.names[node.id] = node.props.get("name_zh") or node.props.get("name_en") or node.id
+    for direction, query in _TIE_QUERY.items():
+        for x, rel, other, other_label, other_name, evidence, since, role, extracted in view.query(
+            query.format(label=label), {"ids": ids}
+        ).rows:
+            props = {
+                k: v
+                for k, v in (
+                    ("evidence", evidence),
+                    ("since", since),
+                    ("role", role),
+                    ("extracted", extracted),
+                )
+                if v is not None
+            }
+            facts.ties[x].append(Tie(rel, direction, other, other_label, other_name, props))
+            facts.names.setdefault(other, other_name)
+            if rel == "LOCATED_IN" and direction == "out":
+                facts.locations[x].add(other)
+    neighbours = sorted(
+        {t.other for ts in facts.ties.values() for t in ts if t.other_label == "Organization"} - set(ids)
+    )
+    neighbours = neighbours[:MAX_NEIGHBOUR_LOCATIONS]
+    if neighbours:
+        rows = view.query(
+            "UNWIND $ids AS x MATCH (o:Organization {id: x})-[:LOCATED_IN]->(r:Region) RETURN x, r.id",
+            {"ids": neighbours},
+        ).rows
+        for x, region in rows:
+            facts.locations[x].add(region)
+    return facts
+
+
+@dataclass
+class Trees:
+    """Region and sector hierarchies (PART_OF) and the chain order (UPSTREAM_OF)."""
+
+    parent: dict[str, str]
+    children: dict[str, set[str]]
+    upstream_of: dict[str, set[str]]  # sector -> sectors it supplies
+    names: dict[str, tuple[str, str]]  # id -> (zh, en)
+
+    def ancestors(self, node: str) -> list[str]:
+        out, seen = [], {node}
+        while node in self.parent and self.parent[node] not in seen:
+            node = self.parent[node]
+            seen.add(node)
+            out.append(node)
+        return out
+
+    def subtree(self, node: str) -> set[str]:
+        out, stack = {node}, [node]
+        while stack:
+            for child in self.children.get(stack.pop(), ()):
+                if child not in out:
+                    out.add(child)
+                    stack.append(child)
+        return out
+
+    def name(self, node: str, lang: str) -> str:
+        zh, en = self.names.get(node, (node, node))
+        return (zh or en or node) if lang == "zh" else (en or zh or node)
+
+
+_trees: dict[str, Trees] = {}
+_lock = threading.Lock()
+
+
+def trees(view: GraphView) -> Trees:
+    with _lock:
+        if view.version in _trees:
+            return _trees[view.version]
+    parent: dict[str, str] = {}
+    children: dict[str, set[str]] = defaultdict(set)
+    upstream: dict[str, set[str]] = defaultdict(set)
+    for label in ("Sector", "Region"):
+        for a, b in view.query(f"MATCH (a:{label})-[:PART_OF]->(b:{label}) RETURN a.id, b.id").rows:
+            parent[a] = b
+            children[b].add(a)
+    for a, b in view.query("MATCH (a:Sector)-[:UPSTREAM_OF]->(b:Sector) RETURN a.id, b.id").rows:
+        upstream[a].add(b)
+    names = {}
+    for label in ("Sector", "Region"):
+        for i, zh, en in view.query(f"MATCH (n:{label}) RETURN n.id, n.name_zh, n.name_en").rows:
+            names[i] = (zh, en)
+    result = Trees(parent, dict(children), dict(upstream), names)
+    with _lock:
+        _trees.clear()
+        _trees[view.version] = result
+    return result

@@ -1,0 +1,261 @@
+"""Partner recommendation: candidates from FAISS and the graph neighbourhood, scored by a
+weighted sum of signals, each result carrying its contributions and the reasons behind them.
+
+The one function `recommend` serves `stakegraph recommend`, the web page, the API and
+`stakegraph eval links`; weights are a setting (signal_weights), so an ablation is a call with
+other weights, not other code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import jieba
+import numpy as np
+
+from kg.settings import Settings, load_settings
+from kg.store import GraphView, StoreError
+from matching.facts import Facts, Trees, fetch_facts, trees
+from matching.signals import GRAPH_SIGNALS, SignalValue, Target
+from matching.vectors import node_text, vectors_for
+
+SIGNALS = ("semantic", *GRAPH_SIGNALS)
+GRAPH_CANDIDATE_LIMIT = 500
+
+
+@dataclass
+class SignalContribution:
+    name: str
+    value: float
+    weight: float
+    contribution: float
+    evidence: list[str] = field(default_factory=list)
+    evidence_zh: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recommendation:
+    org_id: str
+    name_zh: str | None
+    name_en: str | None
+    kind: str | None
+    score: float
+    signals: list[SignalContribution]
+    reasons_en: list[str]
+    reasons_zh: list[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_weights(spec: str | dict[str, float]) -> dict[str, float]:
+    weights = (
+        dict(spec)
+        if isinstance(spec, dict)
+        else {k.strip(): float(v) for k, _, v in (p.partition("=") for p in spec.split(",") if p.strip())}
+    )
+    unknown = set(weights) - set(SIGNALS)
+    if unknown:
+        raise ValueError(f"unknown signal(s) {', '.join(sorted(unknown))}; known: {', '.join(SIGNALS)}")
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("signal weights must sum to more than 0")
+    return {s: weights.get(s, 0.0) / total for s in SIGNALS}
+
+
+def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_type: str | None) -> Target:
+    node = view.get(entity_id)
+    if node is None:
+        raise StoreError(f"no entity {entity_id!r}")
+    own = fetch_facts(view, [entity_id], node.label)
+    sectors = {entity_id} if node.label == "Sector" else own.sectors(entity_id)
+    region = next(iter(sorted(own.regions(entity_id))), None) if node.label == "Project" else None
+    city = region or settings.home_region
+    if region and region in tr.parent and not tr.children.get(region):  # a district: widen to its city
+        city = tr.parent[region]
+    involved = {t.other for t in own.ties.get(entity_id, []) if t.type == "INVOLVED_IN"}
+    peers: set[str] = set()
+    if node.label == "Organization" and sectors:
+        rows = view.query(
+            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN DISTINCT o.id LIMIT 200",
+            {"s": sorted(sectors)},
+        ).rows
+        peers = {r[0] for r in rows} - {entity_id}
+    return Target(
+        entity_id,
+        node.label,
+        node.name,
+        sectors,
+        tr.subtree(city),
+        tr.parent.get(city),
+        involved,
+        rel_type,
+        peers,
+    )
+
+
+def _graph_candidates(view: GraphView, t: Target, tr: Trees) -> set[str]:
+    sectors = set().union(*(tr.subtree(s) for s in t.sectors)) if t.sectors else set()
+    out: set[str] = set()
+    if sectors:
+        rows = view.query(
+            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN DISTINCT o.id LIMIT $n",
+            {"s": sorted(sectors), "n": GRAPH_CANDIDATE_LIMIT},
+        ).rows
+        out |= {r[0] for r in rows}
+    anchors = sorted(t.involved | t.peers)[:200]
+    if anchors:
+        rel = (
+            t.rel_type
+            if t.rel_type in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
+            else "PARTNERS_WITH|SUPPLIES|INVESTS_IN"
+        )
+        rows = view.query(
+            f"UNWIND $a AS x MATCH (:Organization {{id: x}})-[:{rel}]-(o:Organization) RETURN DISTINCT o.id LIMIT $n",
+            {"a": anchors, "n": GRAPH_CANDIDATE_LIMIT},
+        ).rows
+        out |= {r[0] for r in rows}
+    return out
+
+
+def _terms(props: dict[str, Any]) -> list[str]:
+    """Phrases of the target worth naming when a candidate's text contains them."""
+    terms = list(props.get("needs") or []) + list(props.get("keywords") or [])
+    text = " ".join([props.get("description") or ""])
+    terms += [w for w in re.findall(r"[A-Za-z][A-Za-z0-9./+-]{3,}", text)]
+    terms += [w for w in jieba.lcut("".join(re.findall(r"[\u4e00-\u9fff]+", text))) if len(w) >= 2]
+    return list(dict.fromkeys(t for t in terms if t))
+
+
+def _matched_terms(terms: list[str], cand: dict[str, Any]) -> list[str]:
+    text = " ".join(
+        str(x)
+        for x in [
+            cand.get("description"),
+            cand.get("name_en"),
+            cand.get("name_zh"),
+            *(cand.get("aliases") or []),
+        ]
+        if x
+    ).casefold()
+    hits = []
+    for term in terms:
+        words = [w for w in re.split(r"[\s,;:/()（）、，]+", term.casefold()) if len(w) >= 2]
+        if term.casefold() in text or (
+            words and sum(w in text for w in words) >= max(1, len(words) // 2 + 1)
+        ):
+            hits.append(term)
+    return hits[:3]
+
+
+def recommend(
+    view: GraphView,
+    entity_id: str,
+    *,
+    k: int = 20,
+    kinds: list[str] | None = None,
+    region: str | None = None,
+    exclude_involved: bool = True,
+    exclude: set[str] | None = None,
+    rel_type: str | None = None,
+    weights: str | dict[str, float] | None = None,
+    settings: Settings | None = None,
+) -> list[Recommendation]:
+    """The organisations best matched to a project, sector or organisation, best first."""
+    settings = settings or load_settings()
+    w = parse_weights(weights or settings.signal_weights)
+    tr = trees(view)
+    t = _target(view, entity_id, settings, tr, rel_type)
+    excluded = {entity_id} | (exclude or set()) | (t.involved if exclude_involved else set())
+
+    sims: dict[str, float] = {}
+    vecs = vectors_for(view)
+    if vecs is not None and "Organization" in vecs.indexes:
+        index = vecs.indexes["Organization"]
+        q = vecs.vector(entity_id)
+        if q is None:
+            q = vecs.encode(node_text(view.get(entity_id).props, [tr.name(s, "en") for s in t.sectors]))
+        for oid, score in index.search(q, k=settings.candidate_pool, exclude_ids=excluded):
+            sims[oid] = score
+    cands = set(sims) | _graph_candidates(view, t, tr)
+    cands -= excluded
+    if vecs is not None and "Organization" in vecs.indexes:
+        index = vecs.indexes["Organization"]
+        missing = [c for c in cands if c not in sims and c in index]
+        if missing:
+            mat = np.stack([index.vector(c) for c in missing])
+            for c, s in zip(missing, mat @ q, strict=True):
+                sims[c] = float(s)
+    cand_list = sorted(cands)
+    facts: Facts = fetch_facts(
+        view, cand_list + sorted(t.involved | ({entity_id} if t.label == "Organization" else set()))
+    )
+    if kinds:
+        cand_list = [c for c in cand_list if facts.props.get(c, {}).get("kind") in kinds]
+    if region:
+        inside = tr.subtree(region)
+        cand_list = [c for c in cand_list if facts.regions(c) & inside]
+    cand_list = [c for c in cand_list if c in facts.props]
+
+    values: dict[str, dict[str, SignalValue]] = {c: {} for c in cand_list}
+    target_props = view.get(entity_id).props
+    terms = _terms(target_props)
+    for c in cand_list:
+        sim = max(0.0, min(1.0, sims.get(c, 0.0)))
+        matched = _matched_terms(terms, facts.props[c])
+        if matched:
+            ev = [
+                (
+                    f"description matches the {t.label.lower()}'s needs: {', '.join(matched)}",
+                    f"业务描述契合需求：{'、'.join(matched)}",
+                )
+            ]
+        else:
+            ev = (
+                [(f"similar business description (similarity {sim:.2f})", f"业务描述相似（相似度{sim:.2f}）")]
+                if sim >= 0.3
+                else []
+            )
+        values[c]["semantic"] = SignalValue(sim, ev)
+    for name, fn in GRAPH_SIGNALS.items():
+        if w[name] == 0:
+            continue
+        for c, v in fn(t, cand_list, facts, tr).items():
+            values[c][name] = v
+
+    results = []
+    for c in cand_list:
+        contribs = []
+        for name in SIGNALS:
+            v = values[c].get(name, SignalValue(0.0))
+            contribs.append(
+                SignalContribution(
+                    name,
+                    round(v.value, 4),
+                    round(w[name], 4),
+                    round(w[name] * v.value, 4),
+                    [e for e, _ in v.evidence],
+                    [z for _, z in v.evidence],
+                )
+            )
+        score = sum(x.contribution for x in contribs)
+        top = sorted(
+            (x for x in contribs if x.evidence and x.contribution > 0), key=lambda x: -x.contribution
+        )[:3]
+        props = facts.props[c]
+        results.append(
+            Recommendation(
+                c,
+                props.get("name_zh"),
+                props.get("name_en"),
+                props.get("kind"),
+                round(score, 4),
+                contribs,
+                [x.evidence[0] for x in top],
+                [x.evidence_zh[0] for x in top],
+            )
+        )
+    results.sort(key=lambda r: (-r.score, r.org_id))
+    return results[:k]

@@ -1,0 +1,123 @@
+"""Embeddings of graph entities: built by the refresh, published with the graph, read by views.
+
+The refresh encodes every Organization, Sector and Project from its names, sectors and
+description (through the content-hash cache, so only changed texts reach the model) and writes
+one FAISS index per label into the graph version's data folder. Readers load the index that
+belongs to the version they read, so vectors and graph never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import defaultdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kg.store import GraphView
+from matching.embed import EmbeddingCache, entity_text, make_embedder
+from matching.embed.combined import DEFAULT_EMBEDDER_SPEC
+from matching.index import VectorIndex
+
+if TYPE_CHECKING:
+    from ingest.refresh import Context
+
+log = logging.getLogger("stakegraph.vectors")
+EMBEDDED_LABELS = ("Organization", "Sector", "Project")
+VECTORS_DIR = "vectors"
+
+
+def embedder_spec(spec: str | None) -> str:
+    return DEFAULT_EMBEDDER_SPEC if spec in (None, "", "default") else spec
+
+
+def node_text(props: dict[str, Any], sector_names: list[str]) -> str:
+    names = [props.get("name_zh"), props.get("name_en"), *(props.get("aliases") or [])]
+    description = " ".join(
+        x
+        for x in [props.get("description") or "", *(props.get("needs") or []), *(props.get("keywords") or [])]
+        if x
+    )
+    return entity_text([n for n in names if n], sector_names, description)
+
+
+def build_vectors(ctx: Context) -> None:
+    """Refresh step: encode changed texts, write the per-label indexes into the new version."""
+    names = {
+        nid: (n.props.get("name_en") or n.props.get("name_zh") or nid)
+        for nid, n in ctx.existing.items()
+        if n.label == "Sector"
+    }
+    sectors_of: dict[str, list[str]] = defaultdict(list)
+    for key, e in ctx.existing_edges.items():
+        if key.split("|")[1] == "ACTIVE_IN" and e.get("status") != "unseen":
+            sectors_of[e["_pair"][0]].append(names.get(e["_pair"][1], e["_pair"][1]))
+    spec = embedder_spec(ctx.settings.embedder)
+    embedder = make_embedder(spec)
+    cache_dir = ctx.settings.home_path / "cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    out = Path(ctx.writer.data_dir) / VECTORS_DIR
+    out.mkdir(parents=True, exist_ok=True)
+    encoded = 0
+    with EmbeddingCache(cache_dir / "embeddings.sqlite") as cache:
+        for label in EMBEDDED_LABELS:
+            nodes = sorted(
+                (n for n in ctx.existing.values() if n.label == label and n.props.get("status") != "unseen"),
+                key=lambda n: n.id,
+            )
+            if not nodes:
+                continue
+            texts = [node_text(n.props, sorted(sectors_of.get(n.id, []))) for n in nodes]
+            vectors = cache.encode(embedder, texts)
+            encoded += cache.last_stats.encoded
+            index = VectorIndex(vectors.shape[1])
+            index.build([n.id for n in nodes], vectors)
+            index.save(out / label)
+    (out / "meta.json").write_text(json.dumps({"embedder": spec, "encoded": encoded}), encoding="utf-8")
+    ctx.log.timings["texts_encoded"] = encoded
+    log.info("vectors: %d texts encoded (the rest from the cache)", encoded)
+
+
+class Vectors:
+    """The published indexes of one graph version, plus the embedder that made them."""
+
+    def __init__(self, folder: Path):
+        meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
+        self.spec = meta["embedder"]
+        self.indexes = {p.name: VectorIndex.load(p) for p in folder.iterdir() if p.is_dir()}
+        self._embedder = None
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = make_embedder(self.spec)
+        return self._embedder
+
+    def encode(self, text: str) -> np.ndarray:
+        return self.embedder.encode([text])[0]
+
+    def vector(self, node_id: str) -> np.ndarray | None:
+        for index in self.indexes.values():
+            if node_id in index:
+                return index.vector(node_id)
+        return None
+
+
+_cache: dict[str, Vectors] = {}
+_lock = threading.Lock()
+
+
+def vectors_for(view: GraphView) -> Vectors | None:
+    """The vectors of the view's graph version (loaded once per version and process)."""
+    folder = Path(view.data_dir) / VECTORS_DIR
+    key = str(folder)
+    with _lock:
+        if key not in _cache:
+            if not (folder / "meta.json").exists():
+                return None
+            _cache.clear()  # one version at a time is enough for a process
+            _cache[key] = Vectors(folder)
+        return _cache[key]

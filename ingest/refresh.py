@@ -109,7 +109,13 @@ def run_refresh(
 def default_steps() -> list[Step]:
     from ingest.resolution_step import resolve_entities
 
-    return [snapshot, resolve_entities, link_places, write_nodes, write_edges, mark_unseen]
+    try:  # text extraction proposes MENTIONS and candidate PARTNERS_WITH edges from documents
+        from ingest.extract.step import extract_mentions
+    except ImportError:
+        extract = []
+    else:
+        extract = [extract_mentions]
+    return [snapshot, resolve_entities, link_places, write_nodes, *extract, write_edges, mark_unseen]
 
 
 def default_derive() -> list[Step]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
-from ingest.normalize.names import STOPWORDS, short_name_variants
+from ingest.normalize.legal import STOPWORDS
 from ingest.resolve.features import RecordFeatures
 from ingest.resolve.settings import MAX_BLOCK_SIZE
 
@@ -25,7 +25,7 @@ def block_keys(f: RecordFeatures) -> set[str]:
     for n in f.names:
         p = n.parts
         keys.add("n:" + p.key)
-        keys.update("v:" + v for v in short_name_variants(n.text))
+        keys.update("v:" + v for v in n.variants)
         if p.chinese:
             base = p.base
             keys.update("g:" + base[i:i + 2] for i in range(len(base) - 1))

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.normalize.names import NameParts, parse_name
+from ingest.normalize.names import NameParts, parse_name, short_name_variants
 from ingest.normalize.pinyin import pinyin_variants
 from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.keys import RecordKeys, record_keys, split_values
@@ -67,6 +67,7 @@ class NameFeatures:
     parts: NameParts
     pinyin_core: frozenset[str]  # Chinese names only
     pinyin_base: frozenset[str]
+    variants: frozenset[str]  # short_name_variants: 沪硅产业 for 上海硅产业集团
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,8 @@ def _name_features(text: str) -> NameFeatures | None:
         return None
     if parts.chinese:
         core = pinyin_variants(parts.core) if len(parts.core) >= 2 else frozenset()
-        return NameFeatures(text, parts, core, pinyin_variants(parts.base))
-    return NameFeatures(text, parts, frozenset(), frozenset())
+        return NameFeatures(text, parts, core, pinyin_variants(parts.base), frozenset(short_name_variants(text)))
+    return NameFeatures(text, parts, frozenset(), frozenset(), frozenset(short_name_variants(text)))
 
 
 def features(record: Mapping[str, Any]) -> RecordFeatures:

@@ -18,16 +18,22 @@ from matching.embed import (
 
 NEED = "需求：先进封装 2.5D/3D 混合键合产线合作伙伴"
 PACKAGER_ZH = entity_text(
-    ["长电科技", "JCET Group"], ["先进封装", "封装测试"], "提供2.5D/3D先进封装、晶圆级封装和混合键合工艺服务。"
+    ["长电科技", "JCET Group"],
+    ["先进封装", "封装测试"],
+    "提供2.5D/3D先进封装、晶圆级封装和混合键合工艺服务。",
 )
 PACKAGER_EN = entity_text(
     ["Amkor Technology"],
     ["advanced packaging"],
     "Provides 2.5D/3D advanced packaging, hybrid bonding and wafer-level packaging services.",
 )
-BANK_ZH = entity_text(["江苏银行", "Bank of Jiangsu"], ["银行", "金融"], "为制造企业提供贷款、结算和供应链金融服务。")
+BANK_ZH = entity_text(
+    ["江苏银行", "Bank of Jiangsu"], ["银行", "金融"], "为制造企业提供贷款、结算和供应链金融服务。"
+)
 BANK_EN = entity_text(
-    ["Bank of China"], ["banking"], "Commercial bank providing loans, deposits and trade finance to companies."
+    ["Bank of China"],
+    ["banking"],
+    "Commercial bank providing loans, deposits and trade finance to companies.",
 )
 
 
@@ -55,7 +61,9 @@ def test_lexical_rows_are_unit_float32_and_stable():
 
 def test_lexical_pinyin_meets_romanised_names():
     lexical = LexicalEmbedder()
-    assert cos(lexical, "长电科技", "Changdian Technology") > cos(lexical, "长电科技", "Tongfu Microelectronics")
+    assert cos(lexical, "长电科技", "Changdian Technology") > cos(
+        lexical, "长电科技", "Tongfu Microelectronics"
+    )
     assert cos(lexical, "华虹半导体", "Hua Hong Semiconductor") > cos(lexical, "华虹半导体", "Huawei")
 
 
@@ -80,7 +88,9 @@ def test_make_embedder_parses_specs():
 
 
 def test_entity_text_format_is_documented_and_deterministic():
-    text = entity_text(["江南大学", "Jiangnan University", "jiangnan university", " "], ["高等教育"], "Wuxi｜无锡")
+    text = entity_text(
+        ["江南大学", "Jiangnan University", "jiangnan university", " "], ["高等教育"], "Wuxi｜无锡"
+    )
     assert text == "江南大学 / Jiangnan University | 高等教育 | Wuxi/无锡"
     assert entity_text(["JCET"], [], "") == "JCET"
     assert len(entity_text(["X"], [], "长" * 5000)) < 600

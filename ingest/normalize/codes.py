@@ -54,7 +54,8 @@ def credit_code_check_char(first17: str) -> str:
 def validate_credit_code(s: str) -> str:
     """Return the code upper-cased without spaces or hyphens, or raise CodeError(reason).
 
-    >>> validate_credit_code("91320200 MA1MXXXX")  # doctest: +SKIP
+    Checks the length, the character set, that positions 3-8 (the administrative division)
+    are digits, and the check character.
     """
     code = _clean(s).replace("-", "")
     if len(code) != CREDIT_LENGTH:

@@ -18,6 +18,8 @@ _HAN_RE = re.compile(f"[{_HAN}]")
 _TOKEN_RE = re.compile(f"[{_HAN}]+|(?:[^\\W_{_HAN}]|['’\\-](?=[^\\W_{_HAN}]))+")
 _BRACKET_RE = re.compile(r"\(([^()]*)\)")
 STOPWORDS = frozenset({"of", "and", "the", "for", "de", "&"})
+_LONGEST_ZH = 8  # longest Chinese legal form we look for, in characters
+_LONGEST_EN = 4  # longest English legal form, in words
 
 
 def is_chinese(s: str) -> bool:
@@ -26,10 +28,33 @@ def is_chinese(s: str) -> bool:
 
 
 def _word(token: str) -> str:
-    return re.sub(r"['’\-]", "", token)
+    if "-" in token or "'" in token or "’" in token:
+        return re.sub(r"['’\-]", "", token)
+    return token
+
+
+# ASCII fast path of _TOKEN_RE (regexes over Unicode classes cost microseconds a name): every
+# ASCII character but letters, digits, hyphen and apostrophe separates words.
+_ASCII_SEPARATORS = str.maketrans({chr(c): " " for c in range(128)
+                                   if not (chr(c).isalnum() or chr(c) in "-'")})
+
+
+def tokenize(text: str) -> list[str]:
+    """Words of cleaned text: Han runs, and runs of other letters/digits (hyphen-joined words kept)."""
+    if text.isascii():
+        return [w for w in (t.strip("-'") for t in text.translate(_ASCII_SEPARATORS).split()) if w]
+    return _TOKEN_RE.findall(text)
+
+
+@lru_cache(maxsize=200_000)
+def raw_tokens(s: str) -> tuple[str, ...]:
+    """Tokens of the cleaned name with boilerplate brackets dropped, legal forms still there."""
+    return tuple(tokenize(_drop_boilerplate_brackets(clean_text(s))))
 
 
 def _drop_boilerplate_brackets(text: str) -> str:
+    if "(" not in text:
+        return text
     v = vocabulary()
     return _BRACKET_RE.sub(lambda m: " " if m.group(1).strip() in v.boilerplate else m.group(0), text)
 
@@ -41,22 +66,22 @@ def _strip_legal_tokens_once(tokens: list[str]) -> list[str]:
         return tokens
     last = tokens[-1]
     if _HAN_RE.match(last):
-        if any(last.endswith(p) for p in v.protected_zh):
+        if last.endswith(v.protected_zh) or not last.endswith(v.legal_zh):
             return tokens
-        for suffix in v.legal_zh:
-            if last.endswith(suffix) and (len(last) > len(suffix) or len(tokens) > 1):
-                rest = last[: -len(suffix)]
+        for size in range(min(len(last), _LONGEST_ZH), 0, -1):  # longest suffix first
+            if last[-size:] in v.legal_zh_set and (len(last) > size or len(tokens) > 1):
+                rest = last[:-size]
                 return [*tokens[:-1], rest] if rest else tokens[:-1]
         return tokens
-    words = tuple(_word(t) for t in tokens)
-    for form in v.legal_en:
-        if len(words) > len(form) and words[-len(form):] == form:
-            return tokens[: -len(form)]
+    words = tuple(_word(t) for t in tokens[-_LONGEST_EN - 1:])
+    for size in range(min(len(words) - 1 if len(words) == len(tokens) else len(words), _LONGEST_EN), 0, -1):
+        if words[-size:] in v.legal_en_set:
+            return tokens[:-size]
     # "Inc. China", "Co., Ltd. Shanghai": a place right after a legal form goes with it.
-    trailing_place = words[-1] in v.boilerplate or (words[-1],) in v.region_by_latin
-    if len(words) > 2 and trailing_place and any(
-            len(words) > len(f) + 1 and words[-1 - len(f):-1] == f for f in v.legal_en):
-        return tokens[:-1]
+    if len(tokens) > 2 and (words[-1] in v.boilerplate or (words[-1],) in v.region_by_latin):
+        for size in range(min(len(words) - 1, _LONGEST_EN), 0, -1):
+            if words[-1 - size:-1] in v.legal_en_set and len(tokens) > size + 1:
+                return tokens[:-1]
     return tokens
 
 
@@ -68,8 +93,7 @@ def _strip_legal_tokens(tokens: list[str]) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def _legal_stripped_tokens(s: str) -> tuple[str, ...]:
-    text = _drop_boilerplate_brackets(clean_text(s))
-    return tuple(_strip_legal_tokens(_TOKEN_RE.findall(text)))
+    return tuple(_strip_legal_tokens(list(raw_tokens(s))))
 
 
 def strip_legal_forms(s: str) -> str:

@@ -36,32 +36,35 @@ def name_tokens(s: str) -> list[str]:
 def strip_region_prefix(s: str) -> str:
     """江苏长电科技 -> 长电科技, 无锡华润微电子 -> 华润微电子; 江苏银行 stays (银行 alone names no one).
 
-    Latin names lose a leading place name the same way (Wuxi Rural Commercial Bank keeps its
-    "Wuxi" for the same reason).
+    Latin names lose their place words the same way ("Wuxi NCE Power" -> ncepower), unless
+    nothing distinctive is left ("Wuxi Rural Commercial Bank" keeps its Wuxi).
     """
     key = normalize_org_name(s)
     if is_chinese(key):
         return split_region_zh(key)[1]
-    return parse_name(s).base or key
+    p = parse_name(s)
+    return p.base if p.core else key
 
 
 def short_name_variants(name: str) -> set[str]:
     """Short forms a source might use for this name, as matching keys.
 
-    >>> sorted(short_name_variants("上海硅产业集团股份有限公司"))[:3]
-    ['沪硅产业', '硅产业', '上海硅产业']
+    >>> sorted(short_name_variants("上海硅产业集团股份有限公司"))
+    ['上海硅', '上海硅产', '上海硅产业', '沪硅产业']
     """
     v = vocabulary()
     p = parse_name(name)
-    out = {p.key, p.base}
+    out = {p.key}
+    if p.core or p.chinese:  # "Bank of Jiangsu" without its place is just "bank"
+        out.add(p.base)
     if p.chinese:
         for form in (p.key, p.base):
             for long, short in v.short_forms:
                 if long in form:
                     form = form.replace(long, short)
                     out.add(form)
-        for r in v.regions:
-            if r.abbr and p.key.startswith(r.zh):
+        for r in v.abbreviated_regions:
+            if p.key.startswith(r.zh):
                 out.add(r.abbr + p.key[len(r.zh):])
         for size in (3, 4):
             if len(p.base) > size and len(split_industry_zh(p.base[:size])[0]) >= MIN_CORE_ZH:
@@ -73,6 +76,4 @@ def short_name_variants(name: str) -> set[str]:
                 out.add(p.core + terms[0])
     elif len(p.core) >= 3:
         out.add(p.core)
-    elif not p.core:  # "Bank of Jiangsu" without its place is just "bank"
-        out.discard(p.base)
     return {x for x in out if len(x) >= 2 and x not in v.region_by_zh and x not in v.industry_zh}

@@ -13,13 +13,15 @@ from functools import lru_cache
 
 from ingest.normalize.legal import (
     _BRACKET_RE,
-    _TOKEN_RE,
     STOPWORDS,
     _drop_boilerplate_brackets,
+    _legal_stripped_tokens,
     _strip_legal_tokens,
     _word,
     is_chinese,
     normalize_org_name,
+    raw_tokens,
+    tokenize,
 )
 from ingest.normalize.vocab import clean_text, latin_words, vocabulary
 
@@ -75,9 +77,12 @@ def split_industry_zh(text: str) -> tuple[str, list[str]]:
     return text, terms
 
 
-def _industry_closure(concepts: list[str]) -> frozenset[str]:
+@lru_cache(maxsize=4096)
+def _industry(concepts: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(direct concepts, closure, non-weak part of the closure) for a tuple of concept ids."""
     v = vocabulary()
-    return frozenset(c for cid in concepts for c in v.concepts[cid].closure)
+    closure = frozenset(c for cid in concepts for c in v.concepts[cid].closure)
+    return frozenset(concepts), closure, frozenset(c for c in closure if not v.concepts[c].weak)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,8 @@ class NameParts:
     qualifier: str | None  # a place after the name proper: 华虹半导体(无锡), "TSMC Nanjing"
     base: str  # the key without its place names
     core: str  # the base without industry words: 长电, tongfu; may be empty (江苏银行)
-    industry: frozenset[str]  # concept ids, closed over "broader"
+    concepts: frozenset[str]  # industry concept ids the words name directly (微电子: microelectronics)
+    industry: frozenset[str]  # the same closed over "broader" (adds electronics, semiconductor)
     strong_industry: frozenset[str]  # the non-weak ones: these can conflict
     tokens: tuple[str, ...]  # Chinese: place, core, industry terms; Latin: the words
     acronyms: frozenset[str]  # Latin names: initials of their words (smic, tsmc)
@@ -116,7 +122,7 @@ def parse_name(s: str) -> NameParts:
         if r is not None:
             qualifier = qualifier or r.id
             text = text.replace(m.group(0), " ")
-    tokens = _strip_legal_tokens(_TOKEN_RE.findall(text))
+    tokens = _strip_legal_tokens(tokenize(text)) if qualifier else list(_legal_stripped_tokens(s))
     if is_chinese(key):
         return _parse_zh(key, "".join(_word(t) for t in tokens), qualifier)
     return _parse_latin(key, [_word(t) for t in tokens], qualifier, acronyms(s))
@@ -164,10 +170,8 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
 
 
 def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr) -> NameParts:
-    v = vocabulary()
-    closure = _industry_closure(concepts)
-    strong = frozenset(c for c in closure if not v.concepts[c].weak)
-    return NameParts(key, chinese, region, qualifier, base, core, closure, strong, tokens, acr)
+    direct, closure, strong = _industry(tuple(concepts))
+    return NameParts(key, chinese, region, qualifier, base, core, direct, closure, strong, tokens, acr)
 
 
 def acronyms(s: str) -> frozenset[str]:
@@ -180,21 +184,22 @@ def acronyms(s: str) -> frozenset[str]:
     if is_chinese(s):
         return frozenset()
     v = vocabulary()
-    raw = [t for t in _TOKEN_RE.findall(_drop_boilerplate_brackets(clean_text(s)))
-           if _word(t) not in STOPWORDS]
-    single_legal = {f[0] for f in v.legal_en if len(f) == 1}
-    readings = [raw, [t for t in raw if _word(t) not in single_legal]]
+    raw = [t for t in raw_tokens(s) if _word(t) not in STOPWORDS]
+    if len(raw) < 2:
+        return frozenset()
+    words = [_word(t) for t in raw]
+    whole = [t[0] for t in raw]
+    parts = ["".join(p[0] for p in re.split(r"[-'’]", t) if p) if t != w else t[0] for t, w in zip(raw, words,
+                                                                                               strict=True)]
+    legal = [w in v.legal_single_words for w in words]
+    keep = [i for i, is_legal in enumerate(legal) if not is_legal]
+    ends = [len(raw)]
     # Drop trailing legal words one at a time: TSMC keeps "Company" but not "Limited".
-    shorter = raw
-    while len(shorter) > 1 and (_word(shorter[-1]) in single_legal or _word(shorter[-1]) in v.boilerplate):
-        shorter = shorter[:-1]
-        readings.append(shorter)
+    while ends[-1] > 1 and (legal[ends[-1] - 1] or words[ends[-1] - 1] in v.boilerplate):
+        ends.append(ends[-1] - 1)
     out = set()
-    for seq in readings:
-        if len(seq) < 2:
-            continue
-        out.add("".join(t[0] for t in seq))
-        out.add("".join(p[0] for t in seq for p in re.split(r"[-'’]", t) if p))
+    for letters in (whole, parts):
+        out.update("".join(letters[:end]) for end in ends if end >= 2)
+        if len(keep) >= 2:
+            out.add("".join(letters[i] for i in keep))
     return frozenset(a for a in out if len(a) >= 3)
-
-

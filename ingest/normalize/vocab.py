@@ -29,19 +29,29 @@ def _t2s() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-@lru_cache(maxsize=65536)
-def _char_is_traditional(ch: str) -> bool:
-    return _t2s().convert(ch) != ch
+_TRADITIONAL: dict[str, bool] = {}
 
 
+def _has_traditional(s: str) -> bool:
+    for ch in set(s):
+        if ch >= "\u2e80":
+            known = _TRADITIONAL.get(ch)
+            if known is None:
+                known = _TRADITIONAL[ch] = _t2s().convert(ch) != ch
+            if known:
+                return True
+    return False
+
+
+@lru_cache(maxsize=262_144)
 def clean_text(s: str) -> str:
     """NFKC (full-width to half-width), traditional to simplified, casefold, one kind of bracket.
 
-    The t2s conversion is costly, so it runs only when some character would change: most
-    names are already simplified or Latin.
+    The t2s conversion is costly (~30 µs a name), so it runs only when some character would
+    change: most names are already simplified or Latin.
     """
     s = unicodedata.normalize("NFKC", s or "")
-    if any(ord(ch) > 0x2E7F and _char_is_traditional(ch) for ch in s):
+    if not s.isascii() and _has_traditional(s):
         s = _t2s().convert(s)
     s = s.casefold().translate(_BRACKETS)
     return _DOTTED.sub(lambda m: m.group(1).replace(".", "") + " ", s)
@@ -74,29 +84,42 @@ class Concept:
 @dataclass(frozen=True)
 class Vocabulary:
     legal_zh: tuple[str, ...]  # longest first
+    legal_zh_set: frozenset[str]
     protected_zh: tuple[str, ...]
     legal_en: tuple[tuple[str, ...], ...]  # longest first
+    legal_en_set: frozenset[tuple[str, ...]]
+    legal_single_words: frozenset[str]  # one-word legal forms (ltd, corp), for acronyms
     boilerplate: frozenset[str]
     regions: tuple[Region, ...]
     region_by_zh: dict[str, Region]
     region_by_latin: dict[tuple[str, ...], Region]
+    region_by_id: dict[str, Region]
+    abbreviated_regions: tuple[Region, ...]  # those with a one-character form (上海 -> 沪)
+    ancestors: dict[str, tuple[str, ...]]
     concepts: dict[str, Concept]
     industry_zh: dict[str, str]  # term -> concept id
     industry_en: dict[tuple[str, ...], str]
     short_forms: tuple[tuple[str, str], ...]
 
     def region(self, region_id: str | None) -> Region | None:
-        return next((r for r in self.regions if r.id == region_id), None)
+        return self.region_by_id.get(region_id) if region_id else None
 
-    def region_ancestors(self, region_id: str) -> list[str]:
-        """The region itself and every place containing it, nearest first."""
-        out: list[str] = []
-        by_id = {r.id: r for r in self.regions}
-        current: str | None = region_id
-        while current and current not in out:
-            out.append(current)
+    def region_ancestors(self, region_id: str) -> tuple[str, ...]:
+        """The region itself and every place containing it, nearest first (unknown: itself)."""
+        return self.ancestors.get(region_id, (region_id,))
+
+
+def _ancestors(regions: list[Region]) -> dict[str, tuple[str, ...]]:
+    by_id = {r.id: r for r in regions}
+    out = {}
+    for r in regions:
+        chain: list[str] = []
+        current: str | None = r.id
+        while current and current not in chain:
+            chain.append(current)
             current = by_id[current].parent if current in by_id else None
-        return out
+        out[r.id] = tuple(chain)
+    return out
 
 
 def _load(name: str) -> object:
@@ -146,12 +169,18 @@ def vocabulary() -> Vocabulary:
                                       frozenset(closure), bool(row.get("weak", False)))
     return Vocabulary(
         legal_zh=legal_zh,
+        legal_zh_set=frozenset(legal_zh),
         protected_zh=tuple(clean_text(x) for x in legal.get("zh_protected", [])),
         legal_en=legal_en,
+        legal_en_set=frozenset(legal_en),
+        legal_single_words=frozenset(f[0] for f in legal_en if len(f) == 1),
         boilerplate=frozenset(clean_text(x) for x in legal.get("boilerplate", [])),
         regions=tuple(regions),
         region_by_zh={r.zh: r for r in regions},
         region_by_latin={w: r for r in regions for w in r.latin},
+        region_by_id={r.id: r for r in regions},
+        abbreviated_regions=tuple(r for r in regions if r.abbr),
+        ancestors=_ancestors(regions),
         concepts=concepts,
         industry_zh={t: c.id for c in concepts.values() for t in c.zh},
         industry_en={t: c.id for c in concepts.values() for t in c.en},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 from ingest.resolve.score import Evidence
@@ -21,13 +21,13 @@ __all__ = ["Decision", "DecisionTable", "Judgement", "Origin", "load_overrides"]
 OVERRIDE_COLUMNS = ("record_a", "record_b", "judgement", "who", "note")
 
 
-class Judgement(str, Enum):
+class Judgement(StrEnum):
     SAME = "same"
     NOT_SAME = "not_same"
     UNSURE = "unsure"
 
 
-class Origin(str, Enum):
+class Origin(StrEnum):
     AUTO = "auto"
     MANUAL = "manual"
 

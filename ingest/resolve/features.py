@@ -33,10 +33,15 @@ def _region_id(value: str) -> str | None:
 
 
 def regions_related(a: str | None, b: str | None) -> bool | None:
-    """None when either is unknown; True when equal or one contains the other; else False."""
+    """True when equal or one contains the other; False when both are known places that differ;
+    None otherwise: an unlisted city (Icheon, 圣克拉拉) may be another spelling of the other."""
     if not a or not b:
         return None
+    if a == b:
+        return True
     v = vocabulary()
+    if a not in v.ancestors or b not in v.ancestors:
+        return None
     return a in v.region_ancestors(b) or b in v.region_ancestors(a)
 
 
@@ -79,10 +84,8 @@ class RecordFeatures:
     city: str | None
     sectors: frozenset[str]
     kind: str | None
-
-    @property
-    def strong_keys(self) -> frozenset[str]:
-        return self.keys.keys
+    strong_keys: frozenset[str]  # "stock:688981.SH", "credit:91…"
+    name_keys: frozenset[str]  # the normalised names, for the exact-match shortcut
 
 
 def _name_features(text: str) -> NameFeatures | None:
@@ -111,4 +114,4 @@ def features(record: Mapping[str, Any]) -> RecordFeatures:
     sectors = frozenset(clean_text(s).strip() for s in split_values(record.get("sectors")) if s.strip())
     kind = clean_text(str(record["kind"])).strip() if record.get("kind") else None
     return RecordFeatures(str(record["record_id"]), str(record["source"]), names, keys, city, sectors,
-                          kind or None)
+                          kind or None, keys.keys, frozenset(n.parts.key for n in names))

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
 
-__all__ = ["RecordKeys", "key_conflicts", "record_keys", "split_values"]
+__all__ = ["RecordKeys", "exclusive_groups", "key_conflicts", "record_keys", "split_values"]
 
 CREDIT = "credit"
 STOCK = "stock"
@@ -86,27 +86,33 @@ def record_keys(record: Mapping[str, Any]) -> RecordKeys:
     return RecordKeys(frozenset(stock), frozenset(credit), tuple(names), tuple(rejected))
 
 
+def exclusive_groups(keys: RecordKeys) -> dict[str, frozenset[str]]:
+    """Codes by group, where an organisation holds one value per group: its credit code, its A
+    share (SH, SZ and BJ together; a B share sits beside it and is left out), and one code on
+    each other market (HK, KS, US...). Two different values in one group are two organisations.
+    """
+    groups: dict[str, set[str]] = {}
+    if keys.credit_codes:
+        groups[CREDIT] = set(keys.credit_codes)
+    for code in keys.stock_codes:
+        if _B_SHARE.match(code):
+            continue
+        market = _market(code)
+        groups.setdefault("CN-A" if market in ("SH", "SZ", "BJ") else market, set()).add(code)
+    return {g: frozenset(v) for g, v in groups.items()}
+
+
 def key_conflicts(a: RecordKeys, b: RecordKeys) -> list[str]:
     """Reasons the two cannot be one organisation, judged by their codes alone.
 
-    Different credit codes are different legal entities. Stock codes conflict only within one
-    market: a firm has one A share (its B share aside) and one Hong Kong code, but may have both.
+    Different credit codes are different legal entities; stock codes conflict only within one
+    group of exclusive_groups (a firm may be listed in Shanghai and Hong Kong, not twice in
+    Shanghai). Reasons about credit codes start with "credit".
     """
+    ga, gb = exclusive_groups(a), exclusive_groups(b)
     out = []
-    if a.credit_codes and b.credit_codes and not a.credit_codes & b.credit_codes:
-        out.append(f"credit codes differ: {sorted(a.credit_codes)} vs {sorted(b.credit_codes)}")
-    if a.stock_codes & b.stock_codes:
-        return out
-
-    def by_market(codes: frozenset[str]) -> dict[str, set[str]]:
-        markets: dict[str, set[str]] = {}
-        for c in codes:
-            if not _B_SHARE.match(c):
-                market = "CN-A" if _market(c) in ("SH", "SZ", "BJ") else _market(c)
-                markets.setdefault(market, set()).add(c)
-        return markets
-
-    ma, mb = by_market(a.stock_codes), by_market(b.stock_codes)
-    for market in sorted(ma.keys() & mb.keys()):
-        out.append(f"different {market} stock codes: {sorted(ma[market])} vs {sorted(mb[market])}")
+    for group in sorted(ga.keys() & gb.keys(), key=lambda g: (g != CREDIT, g)):
+        if not ga[group] & gb[group]:
+            kind = "credit codes differ" if group == CREDIT else f"different {group} stock codes"
+            out.append(f"{kind}: {sorted(ga[group])} vs {sorted(gb[group])}")
     return out

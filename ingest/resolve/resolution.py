@@ -58,7 +58,8 @@ class Explanation:
     canonical_id: str
     members: tuple[str, ...]
     shared_keys: tuple[tuple[str, tuple[str, ...]], ...]  # (key, members holding it)
-    links: tuple[Decision, ...]  # the 'same' rows that built the cluster
+    links: tuple[Decision, ...]  # the 'same' rows that built the cluster (a spanning tree)
+    supporting: tuple[Decision, ...]  # further 'same' rows inside the cluster, not needed to join it
     manual: tuple[Decision, ...]  # manual rows touching any member
     refused: tuple[tuple[Decision, str], ...]  # 'same' rows touching a member, left out, and why
     unsure: tuple[Decision, ...]  # rows awaiting review touching this record
@@ -66,7 +67,8 @@ class Explanation:
     def as_dict(self) -> dict[str, Any]:
         return {"record_id": self.record_id, "canonical_id": self.canonical_id, "members": list(self.members),
                 "shared_keys": [{"key": k, "records": list(r)} for k, r in self.shared_keys],
-                "links": [d.as_dict() for d in self.links], "manual": [d.as_dict() for d in self.manual],
+                "links": [d.as_dict() for d in self.links], "supporting": [d.as_dict() for d in self.supporting],
+                "manual": [d.as_dict() for d in self.manual],
                 "refused": [{**d.as_dict(), "refused_because": why} for d, why in self.refused],
                 "unsure": [d.as_dict() for d in self.unsure]}
 
@@ -82,6 +84,9 @@ class Explanation:
             for d in self.links:
                 lines.append(f"  {_render(d)}")
                 lines += [f"      {e.feature} {e.value:+.2f}: {e.detail}" for e in d.evidence]
+        if self.supporting:
+            lines.append("Also judged the same:")
+            lines += [f"  {_render(d)}" for d in self.supporting]
         if self.manual:
             lines.append("Manual decisions:")
             lines += [f"  {_render(d)}" for d in self.manual]
@@ -101,6 +106,27 @@ def _render(d: Decision) -> str:
     else:
         by = "auto" + (f", score {d.score:.2f}" if d.score is not None else "")
     return f"{d.record_a} {sign} {d.record_b} [{by}] {d.reason}"
+
+
+def _retired_ids(previous: Mapping[str, str], canonical_of: Mapping[str, str]) -> dict[str, str]:
+    """Ids known before but absent now, mapped to the entity their old entity lives on in.
+
+    The old entity is found through its old canonical id if that record is still here, else
+    through the smallest surviving id that shared it.
+    """
+    survivors: dict[str, list[str]] = {}
+    for old_id, old_canonical in previous.items():
+        if old_id in canonical_of:
+            survivors.setdefault(old_canonical, []).append(old_id)
+    out = {}
+    for old_id, old_canonical in previous.items():
+        if old_id in canonical_of:
+            continue
+        if old_canonical in canonical_of:  # the record left, its entity did not
+            out[old_id] = canonical_of[old_canonical]
+        elif old_canonical in survivors:  # its canonical record left too
+            out[old_id] = canonical_of[min(survivors[old_canonical])]
+    return out
 
 
 class Resolution:
@@ -143,16 +169,7 @@ class Resolution:
                 sectors=_unique(sorted(s for r, _ in rows for s in split_values(r.get("sectors")))),
                 kinds=_unique(sorted(str(r["kind"]) for r, _ in rows if r.get("kind"))))
             canonical_of.update((m, cid) for m in members)
-        for old_id, old_canonical in sorted((previous or {}).items()):
-            if old_id in canonical_of:
-                continue
-            if old_canonical in canonical_of:  # the record left, its entity did not
-                canonical_of[old_id] = canonical_of[old_canonical]
-            else:  # its old canonical left too: follow any surviving old member
-                heirs = sorted(canonical_of[m] for m, c in previous.items() if c == old_canonical
-                               and m in by_id)
-                if heirs:
-                    canonical_of[old_id] = heirs[0]
+        canonical_of.update(_retired_ids(previous or {}, canonical_of))
         return cls(entities, canonical_of, table, clustering, {f.record_id: f for f in feats})
 
     def canonical(self, record_id: str) -> str:
@@ -182,10 +199,14 @@ class Resolution:
             for key in sorted(self._features[m].strong_keys):
                 holders.setdefault(key, []).append(m)
         shared = tuple((k, tuple(v)) for k, v in sorted(holders.items()) if len(v) > 1)
+        touching = sorted({d.pair: d for m in entity.record_ids for d in self.decisions.for_record(m)}.items())
         links = tuple(d for d in self.clustering.used if d.record_a in members)
-        manual = tuple(d for d in self.decisions.effective() if d.origin is Origin.MANUAL
-                       and (d.record_a in members or d.record_b in members))
+        used = {d.pair for d in links}
+        supporting = tuple(d for pair, d in touching if d.judgement is Judgement.SAME
+                           and pair[0] in members and pair[1] in members and pair not in used)
+        manual = tuple(d for _, d in touching if d.origin is Origin.MANUAL)
         refused = tuple((d, why) for d, why in self.clustering.refused
                         if d.record_a in members or d.record_b in members)
         unsure = tuple(d for d in self.decisions.for_record(record_id) if d.judgement is Judgement.UNSURE)
-        return Explanation(record_id, entity.id, entity.record_ids, shared, links, manual, refused, unsure)
+        return Explanation(record_id, entity.id, entity.record_ids, shared, links, supporting, manual, refused,
+                           unsure)

@@ -34,7 +34,7 @@ class ResolveSettings:
     core_compatible_short: float = _s(0.7, "same short core (2 chars), one side without industry words")
     pinyin_name: float = _s(0.95, "pinyin of the Chinese name equals the romanised name")
     pinyin_core_same_industry: float = _s(0.9, "pinyin of the Chinese core equals the Latin core, industries agree")
-    pinyin_core_compatible: float = _s(0.8, "pinyin core equal, one side without industry words")
+    pinyin_core_compatible: float = _s(0.75, "pinyin core equal, one side without industry words (平安 ~ Ping An Bank)")
     pinyin_initials: float = _s(0.6, "pinyin initials of the Chinese core equal a Latin acronym (review only)")
     acronym: float = _s(0.85, "a Latin acronym (3-6 letters) equals the initials of the other name")
     fuzzy_weight: float = _s(0.9, "multiplier on rapidfuzz token_sort_ratio for Latin names")
@@ -42,12 +42,16 @@ class ResolveSettings:
     fuzzy_min_length: int = _s(8, "below this many characters, edit similarity is unreliable")
     partial_weight: float = _s(0.8, "multiplier on partial_ratio (only for names of >= partial_min_length)")
     partial_min_length: int = _s(12, "shorter names never score by substring")
+    one_core_factor: float = _s(0.5, "multiplier on fuzzy similarity when only one name has a distinctive core")
     fuzzy_zh_weight: float = _s(0.7, "multiplier on character ratio for Chinese names (cores differ: 长电 vs 长城)")
 
     # Caps: contradictions that outweigh any name similarity.
     industry_conflict_cap: float = _s(0.4, "cap when both names carry industry words that never agree")
+    industry_differ_cap: float = _s(0.75, "cap when industry words differ, generic on one side (Information vs Software)")
     region_conflict_factor: float = _s(0.7, "multiplier when the names' places conflict (上海 vs 无锡)")
     stock_conflict_cap: float = _s(0.3, "cap when both have codes on the same market and none is shared")
+    qualifier_cap: float = _s(0.65, "cap when only one name carries a place qualifier (华虹半导体(无锡): a subsidiary)")
+    empty_core_cap: float = _s(0.5, "cap on fuzzy similarity of names made only of generic words that differ")
 
     # Context: added to the name score when the name score is positive.
     city_agree: float = _s(0.05, "bonus when the records' cities agree")

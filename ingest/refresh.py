@@ -55,6 +55,7 @@ class Context:
     redirects: dict[str, str] = field(default_factory=dict)  # merged record/node id -> surviving id
     touched: set[str] = field(default_factory=set)  # node ids added or changed this run
     existing_edges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rebuild: set[str] = field(default_factory=set)  # nodes whose merge was undone: rebuilt from their records
 
 
 Step = Callable[[Context], None]
@@ -108,6 +109,7 @@ def run_refresh(
 
 def default_steps() -> list[Step]:
     from ingest.resolution_step import resolve_entities
+    from ingest.resolve.step import move_merged_nodes
 
     try:  # text extraction proposes MENTIONS and candidate PARTNERS_WITH edges from documents
         from ingest.extract.step import extract_mentions
@@ -115,7 +117,7 @@ def default_steps() -> list[Step]:
         extract = []
     else:
         extract = [extract_mentions]
-    return [snapshot, resolve_entities, link_places, write_nodes, *extract, write_edges, mark_unseen]
+    return [snapshot, resolve_entities, link_places, write_nodes, move_merged_nodes, *extract, write_edges, mark_unseen]
 
 
 def default_derive() -> list[Step]:
@@ -159,14 +161,25 @@ def link_places(ctx: Context) -> None:
             ctx.batch.edges.append(EdgeRecord("LOCATED_IN", node_id, region, {}, rec.source, rec.feed, rec.where + " (city)"))
 
 
-def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema, label: str) -> dict[str, Any]:
-    """Later non-empty values win per property; lists are united. Absent cells never erase data."""
+NAME_PROPS = ("name_zh", "name_en")
+
+
+def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema, label: str, node_id: str = "") -> dict[str, Any]:
+    """Later non-empty values win per property; lists are united. Absent cells never erase data.
+
+    A record merged in under another id (entity resolution) does not replace the entity's names:
+    its names become aliases, so every name stays searchable and the display name stays stable.
+    """
     spec = schema.label(label).props
     merged = {k: v for k, v in old.items() if k in spec}
     extra = json.loads(old.get("extra") or "{}")
-    for rec in records:
+    for rec in sorted(records, key=lambda r: r.id != node_id):  # the entity's own records first
         for k, v in rec.props.items():
             if v in (None, "", []):
+                continue
+            if k in NAME_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
+                if "aliases" in spec:
+                    merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), v]))
                 continue
             if spec[k].type == "string[]":
                 merged[k] = list(dict.fromkeys([*(merged.get(k) or []), *v]))
@@ -189,7 +202,8 @@ def write_nodes(ctx: Context) -> None:
         old = ctx.existing.get(node_id)
         old_props = old.props if old else {}
         from_sources = [r for r in records if r.feed != STAFF_FEED]
-        merged = _merge_props(from_sources, old_props, ctx.schema, label)
+        base = {} if node_id in ctx.rebuild else old_props
+        merged = _merge_props(from_sources, base, ctx.schema, label, node_id)
         staff_values: dict[str, Any] = {}
         for rec in records:
             if rec.feed == STAFF_FEED:
@@ -201,13 +215,14 @@ def write_nodes(ctx: Context) -> None:
             if offered and offered[-1] != want:
                 ctx.log.disagreements.append({"id": node_id, "field": f, "staff": want, "source": offered[-1]})
             merged[f] = want
-        merged.update(name_keys(merged))
+        merged.update({k: v for k, v in name_keys(merged).items() if k in ctx.schema.label(label).props})  # Documents have no pinyin
         feeds = sorted({*(old_props.get("feeds") or []), *(r.feed for r in records)})
         prov = {
             "source": old_props.get("source") or records[0].source,
             "sources": sorted({*(old_props.get("sources") or []), *(r.source for r in records)}),
             "source_record_id": old_props.get("source_record_id") or records[0].id,
-            "record_ids": sorted({*(old_props.get("record_ids") or []), *(r.record_id for r in records)}),
+            "record_ids": sorted({*(base.get("record_ids") or []), *(r.record_id for r in records)}),
+            "merged_ids": sorted({*(base.get("merged_ids") or []), *(r.id for r in records if r.id != node_id)}),
             "feeds": feeds,
             "last_seen": ctx.run_id,
             "status": "active",

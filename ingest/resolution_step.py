@@ -39,9 +39,7 @@ def reject_duplicates(ctx: Context) -> None:
 
 
 def resolve_entities(ctx: Context) -> None:
+    from ingest.resolve.step import resolve_organizations
+
     reject_duplicates(ctx)
-    try:
-        from ingest.resolve.step import resolve_organizations
-    except ImportError:
-        return
     resolve_organizations(ctx)

@@ -29,6 +29,9 @@ __all__ = ["Comparison", "Evidence", "compare", "compare_records"]
 SHORT_FORMS = ("short_name", "abbreviation")
 
 
+COMPANY_KINDS = {"company", "listed_company"}
+
+
 class Evidence(NamedTuple):
     feature: str
     value: float
@@ -191,7 +194,8 @@ def _context(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[E
             out.append(Evidence("sectors", s.sector_overlap, f"shared sectors: {', '.join(sorted(shared))}"))
         else:
             out.append(Evidence("sectors", s.sector_disjoint, "no shared sector"))
-    if a.kind and b.kind and a.kind != b.kind:
+    # A listed company is a company: sources that do not track listings say 'company'.
+    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != COMPANY_KINDS:
         out.append(Evidence("kind", s.kind_conflict, f"kinds differ: {a.kind} vs {b.kind}"))
     return out
 

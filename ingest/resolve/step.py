@@ -1,0 +1,135 @@
+"""Entity resolution inside a refresh: which organisation ids are one entity.
+
+The resolver sees every organisation of the run and of the graph (records of feeds that did not
+run still take part), plus the manual decisions (staff marks in the workspace and the override
+file). Merged ids become redirects to the surviving id: the refresh writes one node, moves the
+edges of the merged-away nodes onto it and deletes them, and keeps the old ids in `merged_ids`
+so links, shortlists and notes that name them keep working. When a manual 'not same' splits a
+former merge, the surviving node is rebuilt from its records alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.resolve.cluster import resolve
+from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
+from ingest.resolve.keys import record_keys
+
+if TYPE_CHECKING:
+    from ingest.refresh import Context
+
+OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
+EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge
+
+
+def _record(node_id: str, props: dict[str, Any], source: str) -> dict[str, Any]:
+    sectors = props.get("_sectors") or []
+    return {"record_id": node_id, "source": source, "name_zh": props.get("name_zh"), "name_en": props.get("name_en"),
+            "aliases": list(props.get("aliases") or []), "stock_code": props.get("stock_code"),
+            "credit_code": props.get("credit_code"), "city": props.get("city"), "sectors": sectors,
+            "kind": props.get("kind")}
+
+
+def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]) -> list[Decision]:
+    """Staff decisions (workspace) and the override file, with record ids mapped to node ids."""
+    from kg.workspace import Workspace
+
+    out: list[Decision] = []
+    path = ctx.settings.home_path / OVERRIDE_FILE
+    rows = load_overrides(path) if path.exists() else []
+    ws = Workspace.open(ctx.settings)
+    for r in ws.execute("SELECT record_a, record_b, judgement, username, note, ts FROM decisions WHERE active=1 ORDER BY id"):
+        rows.append(Decision(r["record_a"], r["record_b"], r["judgement"], Origin.MANUAL, r["note"] or "", None, (), r["username"] or ""))
+    for d in rows:
+        a, b = (x if x in known else id_of_record.get(x, x) for x in (d.record_a, d.record_b))
+        if a in known and b in known and a != b:
+            out.append(Decision(a, b, d.judgement, Origin.MANUAL, d.reason, None, (), d.who, d.when))
+    return out
+
+
+def resolve_organizations(ctx: Context) -> None:
+    records: dict[str, dict[str, Any]] = {}
+    id_of_record: dict[str, str] = {}
+    for node in ctx.existing.values():
+        if node.label == "Organization":
+            records[node.id] = _record(node.id, node.props, node.props.get("source", "graph"))
+            for rid in [*(node.props.get("record_ids") or []), *(node.props.get("merged_ids") or [])]:
+                id_of_record[rid] = node.id
+    sectors: dict[str, list[str]] = {}
+    for e in ctx.batch.edges:
+        if e.type == "ACTIVE_IN":
+            sectors.setdefault(e.source_id, []).append(e.target_id)
+    for rec in ctx.batch.nodes:
+        if rec.label != "Organization":
+            continue
+        id_of_record[rec.record_id] = rec.id
+        mine = _record(rec.id, {**rec.props, "_sectors": sectors.get(rec.id, [])}, rec.source)
+        prior = records.get(rec.id)
+        if prior:  # the same id from the graph or another feed: one record with every name
+            for key in ("name_zh", "name_en", "stock_code", "credit_code", "city", "kind"):
+                mine[key] = mine.get(key) or prior.get(key)
+            mine["aliases"] = list(dict.fromkeys([*mine["aliases"], *prior["aliases"],
+                                                  *[x for x in (prior.get("name_zh"), prior.get("name_en")) if x]]))
+        records[rec.id] = mine
+        for value, reason in record_keys(mine).rejected:
+            ctx.log.details.append({"op": "bad_code", "id": rec.id, "where": rec.where, "value": value, "reason": reason})
+    if not records:
+        return
+    overrides = manual_decisions(ctx, set(records), id_of_record)
+    resolution = resolve(list(records.values()), overrides)
+    explain: dict[str, Any] = {}
+    for entity in resolution.entities.values():
+        if len(entity.record_ids) < 2:
+            continue
+        for member in entity.record_ids:
+            if member != entity.id:
+                ctx.redirects[member] = entity.id
+        why = resolution.explain(entity.id)
+        explain[entity.id] = {**why.as_dict(), "text": why.text}
+        ctx.log.merges += 1
+    # A node that used to absorb ids that now stand alone is rebuilt from its records.
+    for node in ctx.existing.values():
+        merged = set(node.props.get("merged_ids") or [])
+        if merged and any(resolution.canonical(m) != node.id for m in merged if m in records):
+            ctx.rebuild.add(node.id)
+    out = Path(ctx.writer.data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / EXPLAIN_FILE).write_text(json.dumps(
+        {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
+        ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def move_merged_nodes(ctx: Context) -> None:
+    """Refresh step after write_nodes: re-point the edges of graph nodes that were merged away
+    onto the surviving node, carry their names over, then delete them."""
+    gone = [m for m in ctx.redirects if m in ctx.existing]
+    for m in gone:
+        survivor = ctx.redirects[m]
+        moved = []
+        for nb in ctx.writer.neighbours(m, limit=1_000_000):
+            e = nb.edge
+            s = survivor if e.source_id == m else e.source_id
+            t = survivor if e.target_id == m else e.target_id
+            if s != t:
+                moved.append((e.type, {**{k: v for k, v in e.props.items() if k != "id"}, "source_id": s, "target_id": t}))
+        old = ctx.existing.pop(m)
+        target = ctx.existing.get(survivor)
+        if target is not None:
+            p, q = target.props, old.props
+            update = {
+                "merged_ids": sorted({*(p.get("merged_ids") or []), m, *(q.get("merged_ids") or [])}),
+                "record_ids": sorted({*(p.get("record_ids") or []), *(q.get("record_ids") or [])}),
+                "aliases": list(dict.fromkeys([*(p.get("aliases") or []), *[x for x in (q.get("name_zh"), q.get("name_en")) if x],
+                                               *(q.get("aliases") or [])])),
+                **{k: q[k] for k in ("name_zh", "name_en", "stock_code", "credit_code", "description", "website")
+                   if q.get(k) and not p.get(k)},
+            }
+            ctx.writer.upsert_nodes(target.label, [{"id": survivor, **update}])
+            p.update(update)
+        ctx.writer.delete_nodes([m])
+        for rel_type, row in moved:
+            ctx.writer.upsert_edges(rel_type, [row])
+        ctx.log.details.append({"op": "merged", "id": m, "into": survivor})

@@ -44,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
         "semantic=0.35,sector_fit=0.25,cooperation=0.15,region_ties=0.10,standing=0.10,recency=0.05",
         "Weights of the recommendation signals (normalised to sum to 1); see docs/recommendation.md.",
     ),
+    Setting("vector_backend", "faiss", "Nearest-neighbour search: faiss (index files beside each graph version) or neo4j (Neo4j's own vector index; needs backend = neo4j; docs/neo4j.md)."),
     Setting("candidate_pool", 300, "Candidates one recommendation scores (FAISS nearest plus graph neighbourhood)."),
     Setting("retention_days", 0, "Delete facts unseen for this many days at refresh; 0 keeps them forever."),
     Setting("gap_threshold", 0.35, "A chain link whose local strength is below this is a gap."),

@@ -43,3 +43,8 @@ def current_version(settings: Settings) -> str | None:
 def data_dir(settings: Settings, version: str) -> Path:
     """Where derived files (FAISS index, name index) of a published graph version live."""
     return _module(settings).data_dir(settings, version)
+
+
+def stored_schema(settings: Settings) -> str | None:
+    """The schema text the published graph was last written with, or None for an empty home."""
+    return _module(settings).stored_schema(settings)

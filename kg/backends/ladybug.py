@@ -213,6 +213,11 @@ class LadybugWriter(LadybugView, GraphWriter):
             cols = {n: LB_TYPES[p.type] for n, p in self.schema.edge_columns().items()}
             ends = ", ".join(f"FROM {a} TO {b}" for a, b in rel.ends)
             self._create_or_alter(name, cols, existing, lambda c, ends=ends, name=name: f"CREATE REL TABLE {name}({ends}, {c})")
+            if name in existing:  # a new (from, to) pair for an existing type
+                have = {(r[0], r[1]) for r in self._run(f"CALL show_connection('{name}') RETURN *")}
+                for a, b in rel.ends:
+                    if (a, b) not in have:
+                        self._run(f"ALTER TABLE {name} ADD FROM {a} TO {b}")
         meta = self.data_dir.parent / META_FILE
         meta.write_text(json.dumps({"schema": schema_fingerprint(self.schema)}, ensure_ascii=False), encoding="utf-8")
 
@@ -243,7 +248,8 @@ class LadybugWriter(LadybugView, GraphWriter):
         for row in rows:
             by_keys[tuple(sorted(k for k in row if k != "id"))].append(row)
         for keys, group in by_keys.items():
-            sets = ", ".join(f"n.{k} = r.{k}" for k in keys)
+            cols = self.schema.node_columns(label)
+            sets = ", ".join(f"n.{k} = CAST(r.{k} AS {LB_TYPES[cols[k].type]})" for k in keys)
             stmt = f"UNWIND $rows AS r MERGE (n:{label} {{id: r.id}})" + (f" SET {sets}" if sets else "")
             for chunk in _chunks(group, self._settings.write_batch_size):
                 self._run(stmt, {"rows": chunk})
@@ -275,7 +281,8 @@ class LadybugWriter(LadybugView, GraphWriter):
             for row in group:
                 by_keys[tuple(sorted(k for k in row if k not in ("source_id", "target_id")))].append(row)
             for keys, sub in by_keys.items():
-                sets = ", ".join(f"e.{k} = r.{k}" for k in keys)
+                cols = self.schema.edge_columns()
+                sets = ", ".join(f"e.{k} = CAST(r.{k} AS {LB_TYPES[cols[k].type]})" for k in keys)
                 stmt = (
                     f"UNWIND $rows AS r MATCH (a:{a} {{id: r.source_id}}) MATCH (b:{b} {{id: r.target_id}}) "
                     f"MERGE (a)-[e:{rel_type}]->(b) SET {sets}"
@@ -330,9 +337,11 @@ class LadybugWriter(LadybugView, GraphWriter):
             self._lock_file.release()
 
 
-def _chunks(rows: Sequence[Any], size: int) -> Iterator[list[Any]]:
+def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Batches for UNWIND. Ladybug infers one STRUCT type per list, so every row gets the same
+    key order (the SET clauses CAST each value, so an all-NULL column still has its type)."""
     for i in range(0, len(rows), size):
-        yield list(rows[i : i + size])
+        yield [{k: row[k] for k in sorted(row)} for row in rows[i : i + size]]
 
 
 def _group_by_label(labels: dict[str, str]) -> dict[str, list[str]]:
@@ -356,6 +365,16 @@ def current_version(settings: Settings) -> str | None:
 
 def data_dir(settings: Settings, version: str) -> Path:
     return Versions(settings.home_path).path(version) / DATA_DIR
+
+
+def stored_schema(settings: Settings) -> str | None:
+    """The schema text the published graph was written with (`stakegraph migrate` diffs it)."""
+    versions = Versions(settings.home_path)
+    current = versions.current()
+    meta = versions.path(current) / META_FILE if current else None
+    if meta is None or not meta.is_file():
+        return None
+    return json.loads(meta.read_text(encoding="utf-8"))["schema"]
 
 
 def open_writer(settings: Settings, schema: Schema | None, purpose: str, wait_s: float) -> LadybugWriter:

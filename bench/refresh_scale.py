@@ -131,7 +131,7 @@ def main() -> None:
     print(f"generated {len(truth):,} organisation records, {args.relations:,} relations, {args.docs:,} documents "
           f"in {time.perf_counter() - t0:.1f} s")
     manifest = work / "sources.yaml"
-    kinds = ["  - {name: %s, kind: bundle, path: input/%s}" % (n, n) for n in ("exchange", "registry", "news")]
+    kinds = [f"  - {{name: {n}, kind: bundle, path: input/{n}}}" for n in ("exchange", "registry", "news")]
     try:
         from ingest.sources import KINDS, _load_optional_kinds
 

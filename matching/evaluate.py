@@ -33,7 +33,9 @@ class Hidden:
 def read_hidden(path: Path) -> list[Hidden]:
     with open(path, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    missing = {"source_id", "target_id", "type"} - set(rows[0] if rows else {"source_id", "target_id", "type"})
+    missing = {"source_id", "target_id", "type"} - set(
+        rows[0] if rows else {"source_id", "target_id", "type"}
+    )
     if missing:
         raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
     return [Hidden(r["source_id"].strip(), r["target_id"].strip(), r["type"].strip()) for r in rows]
@@ -52,7 +54,9 @@ def metrics(ranks: list[int | None], k: int) -> dict[str, Any]:
     return {"hit@1": round(hit(1), 4), f"hit@{k}": round(hit(k), 4), "mrr": round(mrr, 4), "n": n}
 
 
-def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None = None) -> dict[str, dict[str, Any]]:
+def evaluate_links(
+    data: Path, hidden_file: Path, k: int = 10, home: Path | None = None
+) -> dict[str, dict[str, Any]]:
     hidden = read_hidden(hidden_file)
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
     settings = load_settings({"home": str(home or tmp.name)})
@@ -61,7 +65,14 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
     def drop_hidden(ctx: Context) -> None:
         keep = []
         for e in ctx.batch.edges:
-            h = next((h for h in hidden if h.type == e.type and {h.source_id, h.target_id} == {e.source_id, e.target_id}), None)
+            h = next(
+                (
+                    h
+                    for h in hidden
+                    if h.type == e.type and {h.source_id, h.target_id} == {e.source_id, e.target_id}
+                ),
+                None,
+            )
             if h is None:
                 keep.append(e)
             else:
@@ -69,7 +80,11 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
         ctx.batch.edges = keep
 
     drop_hidden.__name__ = "drop_hidden"
-    run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))], steps=[drop_hidden, *default_steps()])
+    run_refresh(
+        settings,
+        [taxonomy_source(), BundleSource(Path(data).name, Path(data))],
+        steps=[drop_hidden, *default_steps()],
+    )
     results = {}
     with open_view(settings) as view:
         cases = [h for h in hidden if h in found]
@@ -77,8 +92,16 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
             ranks = []
             for h in cases:
                 linked = {n.node.id for n in view.neighbours(h.source_id, types=[h.type])}
-                recs = recommend(view, h.source_id, k=MRR_DEPTH, rel_type=h.type, exclude=linked,
-                                 exclude_involved=False, weights=weights, settings=settings)
+                recs = recommend(
+                    view,
+                    h.source_id,
+                    k=MRR_DEPTH,
+                    rel_type=h.type,
+                    exclude=linked,
+                    exclude_involved=False,
+                    weights=weights,
+                    settings=settings,
+                )
                 order = [r.org_id for r in recs]
                 ranks.append(order.index(h.target_id) + 1 if h.target_id in order else None)
             results[name] = metrics(ranks, k)

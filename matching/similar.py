@@ -7,14 +7,18 @@ from kg.store import GraphView, StoreError
 from matching.vectors import vectors_for
 
 
-def similar_by_text(view: GraphView, text: str, k: int = 10, label: str = "Organization") -> list[tuple[str, float]]:
+def similar_by_text(
+    view: GraphView, text: str, k: int = 10, label: str = "Organization"
+) -> list[tuple[str, float]]:
     vecs = vectors_for(view)
     if vecs is None or label not in vecs.indexes:
         raise StoreError("no vector index for this graph yet: run `stakegraph refresh`")
     return vecs.indexes[label].search(vecs.encode(text), k=k)
 
 
-def similar_entities(view: GraphView, node_id: str, k: int = 10, label: str = "Organization") -> list[tuple[str, float]]:
+def similar_entities(
+    view: GraphView, node_id: str, k: int = 10, label: str = "Organization"
+) -> list[tuple[str, float]]:
     vecs = vectors_for(view)
     if vecs is None or label not in vecs.indexes:
         raise StoreError("no vector index for this graph yet: run `stakegraph refresh`")

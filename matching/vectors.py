@@ -76,6 +76,8 @@ def build_vectors(ctx: Context) -> None:
             index = VectorIndex(vectors.shape[1])
             index.build([n.id for n in nodes], vectors)
             index.save(out / label)
+            if ctx.settings.vector_backend == "neo4j" and hasattr(ctx.writer, "write_vectors"):
+                ctx.writer.write_vectors(label, [n.id for n in nodes], vectors)  # docs/neo4j.md
     (out / "meta.json").write_text(json.dumps({"embedder": spec, "encoded": encoded}), encoding="utf-8")
     ctx.log.timings["texts_encoded"] = encoded
     log.info("vectors: %d texts encoded (the rest from the cache)", encoded)
@@ -120,4 +122,10 @@ def vectors_for(view: GraphView) -> Vectors | None:
                 return None
             _cache.clear()  # one version at a time is enough for a process
             _cache[key] = Vectors(folder)
-        return _cache[key]
+        vecs = _cache[key]
+        if getattr(view, "searches_vectors", False) and not getattr(vecs, "graph_search", False):
+            from matching.index.graph_index import GraphVectorIndex  # vector_backend = neo4j
+
+            vecs.indexes = {label: GraphVectorIndex(view, label, idx) for label, idx in vecs.indexes.items()}
+            vecs.graph_search = True
+    return vecs

@@ -79,6 +79,7 @@ class AppState:
         self.live = LiveView(settings)
         self.applier = EditApplier(settings, apply_mode)
         self._ws: Workspace | None = None
+        self.warmed: str | None = None  # the graph version whose search index was asked for
 
     @property
     def workspace(self) -> Workspace:
@@ -96,7 +97,14 @@ def settings() -> Settings:
 
 
 def view() -> GraphView:
-    return state().live.get()
+    """The current graph; a new version starts its search index building in the background."""
+    v = state().live.get()
+    if v.version != state().warmed:
+        from matching.search import warm
+
+        state().warmed = v.version
+        warm(v)
+    return v
 
 
 def workspace() -> Workspace:

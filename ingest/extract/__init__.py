@@ -9,10 +9,12 @@ pipeline is first needed.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = ["Extractor", "build_index", "extract_mentions", "index_inputs", "load_cues"]
 
 
-def __getattr__(name: str):  # lazy: importing ingest.extract must not load spaCy and jieba
+def __getattr__(name: str) -> Any:  # lazy: importing ingest.extract must not load spaCy and jieba
     if name == "extract_mentions":
         from ingest.extract.step import extract_mentions
         return extract_mentions

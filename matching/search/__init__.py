@@ -9,7 +9,7 @@ Public API::
     hits = search(view, "", sector="ic.packaging_test", region="wuxi")   # filters alone list
 """
 
-from matching.search.index import LABELS, Hit, SearchIndex, index_for, search
+from matching.search.index import LABELS, Hit, SearchIndex, index_for, search, warm
 from matching.search.keys import norm
 from matching.search.semantic import SemanticUnavailable, semantic_search
 
@@ -22,4 +22,5 @@ __all__ = [
     "norm",
     "search",
     "semantic_search",
+    "warm",
 ]

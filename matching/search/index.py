@@ -7,8 +7,10 @@ structures, each sized for a million entities:
 * a dict from every exact key (names, aliases, pinyin, initials, codes, id) to its entities;
 * sorted lists of full keys and of "part" keys (a name from a later word or character on), so a
   prefix is a `bisect` range and not a scan;
-* the list of full keys for `rapidfuzz.process.extract` with `fuzz.ratio` (about 0.1 s per
-  million keys here), which is what tolerates typos.
+* the full keys ordered by length for `rapidfuzz.process.extract` with `fuzz.ratio`, which is
+  what tolerates typos; a key can only be within FUZZY_CUTOFF of the query if its length is
+  close, so only that slice is compared, and only when exact and prefix hits do not already
+  fill the page (bench/search_scale.py prints the figures).
 
 Ranking is tiered, exact > prefix > part > fuzzy, and within a tier by which field matched and
 the entity's label, so 'SMIC' lists 中芯国际 before anything merely similar.
@@ -25,9 +27,9 @@ from dataclasses import asdict, dataclass
 from rapidfuzz import fuzz, process
 
 from kg.store import GraphView
-from matching.search.keys import is_han, name_parts, norm, stock_key
+from matching.search.keys import han_keys, is_han, name_parts, norm, stock_key
 
-__all__ = ["Hit", "SearchIndex", "index_for", "search", "LABELS"]
+__all__ = ["Hit", "SearchIndex", "index_for", "search", "warm", "LABELS"]
 
 LABELS = ("Organization", "Project", "Person", "Sector", "Region", "Document")
 LABEL_WEIGHT = {
@@ -50,7 +52,7 @@ FIELD_WEIGHT = {
 }
 TIER = {"exact": 1.0, "prefix": 0.75, "part": 0.6, "fuzzy": 0.35}
 MAX_QUERY_CHARS = 200
-PREFIX_SCAN = 5000  # keys looked at per prefix range; a one-letter query must not walk the index
+PREFIX_SCAN = 1000  # keys looked at per prefix range; a one-letter query must not walk the index
 FUZZY_CUTOFF = 75  # rapidfuzz ratio (0..100) below which a key is not a typo of the query
 DEFAULT_LIMIT = 20
 CACHED_VERSIONS = 2
@@ -101,7 +103,10 @@ class SearchIndex:
         self.sectors: list[frozenset[str]] = []
         self.regions: list[frozenset[str]] = []
         self.names: dict[str, tuple[str, str]] = {}  # sector / region id -> (zh, en), for filters
+        self.merged: dict[str, str] = {}  # id merged away by resolution -> the surviving id
         self._full_sorted: list[str] = []
+        self._by_length: list[str] = []
+        self._length_start: list[int] = []  # index in _by_length of the first key of each length
         self._part_sorted: list[str] = []
 
     # building ------------------------------------------------------------------------------
@@ -118,6 +123,9 @@ class SearchIndex:
         idx.exact = dict(idx.exact)
         idx.parts = dict(idx.parts)
         idx._full_sorted = sorted(idx.exact)
+        idx._by_length = sorted(idx.exact, key=len)
+        longest = len(idx._by_length[-1]) if idx._by_length else 0
+        idx._length_start = [bisect_left(idx._by_length, n, key=len) for n in range(longest + 2)]
         idx._part_sorted = sorted(idx.parts)
         return idx
 
@@ -134,6 +142,8 @@ class SearchIndex:
             )
         )
         self.by_id[node_id] = i
+        for old in p.get("merged_ids") or []:
+            self.merged[old] = node_id
         if label in ("Sector", "Region"):
             self.names[node_id] = (p.get("name_zh") or "", p.get("name_en") or "")
         keys: list[tuple[str, str]] = [
@@ -144,11 +154,13 @@ class SearchIndex:
             ("credit_code", p.get("credit_code")),
             ("id", node_id),
         ]
-        keys += [("alias", a) for a in p.get("aliases") or []]
+        aliases = p.get("aliases") or []
+        keys += [("alias", a) for a in aliases]
+        keys += [(field, key) for a in [p.get("name_zh"), *aliases] for field, key in han_keys(a or "")]
         keys += [("stock_code", c) for c in [p.get("stock_code"), *(p.get("stock_codes") or [])] if c]
         seen: set[str] = set()
         for field, value in keys:
-            key = stock_key(value) if field == "stock_code" and value else norm(value)
+            key = (stock_key(value) or norm(value)) if field == "stock_code" else norm(value)
             if key and key not in seen:
                 seen.add(key)
                 self.exact[key].append((i, field, str(value)))
@@ -220,15 +232,28 @@ class SearchIndex:
         for k in _prefixed(self._full_sorted, key):
             if k != key:
                 offer(self.exact[k], "prefix", len(key) / len(k))
-        for k in _prefixed(self._part_sorted, key):
-            offer(self.parts[k], "part", len(key) / len(k))
-        if len(key) >= (2 if is_han(key) else 3):
-            for k, ratio, _ in process.extract(
-                key, self._full_sorted, scorer=fuzz.ratio, limit=max(limit * 3, 30), score_cutoff=FUZZY_CUTOFF
-            ):
-                offer(self.exact[k], "fuzzy", ratio / 100)
+        if len(best) < limit:  # fuzzy hits rank below these anyway; skip the costliest step
+            for k in _prefixed(self._part_sorted, key):
+                offer(self.parts[k], "part", len(key) / len(k))
+            if len(key) >= (2 if is_han(key) else 3):
+                for k, ratio, _ in process.extract(key, self._similar_length(len(key)), scorer=fuzz.ratio,
+                                                   limit=max(limit * 3, 30), score_cutoff=FUZZY_CUTOFF):
+                    offer(self.exact[k], "fuzzy", ratio / 100)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], self._sort_name(kv[0])))
         return [self._hit(i, *v) for i, v in ranked[:limit]]
+
+    def _similar_length(self, n: int) -> list[str]:
+        """Keys that can reach FUZZY_CUTOFF against a query of n characters.
+
+        fuzz.ratio is 2·matches/(len_a + len_b), so a key longer than n·(200/cutoff - 1) or
+        shorter than n/(200/cutoff - 1) cannot reach the cutoff.
+        """
+        stretch = 200 / FUZZY_CUTOFF - 1
+        lo, hi = int(n / stretch), int(n * stretch) + 1
+        starts = self._length_start
+        if not starts:
+            return []
+        return self._by_length[starts[min(lo, len(starts) - 1)] : starts[min(hi, len(starts) - 1)]]
 
     def _sort_name(self, i: int) -> tuple[int, str]:
         """Ties go to the shorter name: 中芯国际 before 中芯国际集成电路制造(北京)有限公司."""
@@ -334,6 +359,13 @@ def index_for(view: GraphView) -> SearchIndex:
             for old in list(_cache)[:-CACHED_VERSIONS]:
                 del _cache[old]
         return idx
+
+
+def warm(view: GraphView) -> None:
+    """Build the view's index in a background thread, so the first search after a refresh does
+    not wait for it (a million names take minutes). Requests that come first wait on the lock."""
+    if view.version not in _cache:
+        threading.Thread(target=index_for, args=(view,), name="search-index", daemon=True).start()
 
 
 def search(

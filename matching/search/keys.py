@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["HAN", "is_han", "name_parts", "norm", "stock_key", "to_simplified"]
+__all__ = ["HAN", "han_keys", "is_han", "name_parts", "norm", "stock_key", "to_simplified"]
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DROP = re.compile(r"[\W_]+", re.UNICODE)  # spaces, punctuation, brackets: never part of a key
@@ -26,12 +26,22 @@ MAX_WORD_PARTS = 6
 
 
 @lru_cache(maxsize=1)
-def _t2s():
+def _t2s_table() -> dict[int, str]:
+    """Traditional → simplified, character by character, as a str.translate table.
+
+    Built once with one OpenCC call over the whole CJK block: phrase-level conversion would
+    need OpenCC per key, which is most of the build time of a million-name index, and a search
+    key only needs 長電 and 长电 to meet.
+    """
     try:
         import opencc
-    except ImportError:  # the package is a dependency; without it traditional queries just miss
-        return None
-    return opencc.OpenCC("t2s")
+    except ImportError:  # a dependency; without it traditional queries just miss
+        return {}
+    chars = "".join(chr(c) for c in range(0x4E00, 0xA000))
+    simple = opencc.OpenCC("t2s").convert(chars)
+    if len(simple) != len(chars):
+        return {}
+    return {ord(a): b for a, b in zip(chars, simple, strict=True) if a != b}
 
 
 def is_han(text: str) -> bool:
@@ -39,8 +49,7 @@ def is_han(text: str) -> bool:
 
 
 def to_simplified(text: str) -> str:
-    conv = _t2s() if is_han(text) else None
-    return conv.convert(text) if conv else text
+    return text.translate(_t2s_table()) if is_han(text) else text
 
 
 def norm(text: object) -> str:
@@ -69,3 +78,49 @@ def name_parts(name: str) -> list[str]:
     if len(words) > 1:
         out += ["".join(words[i:]) for i in range(1, min(len(words), MAX_WORD_PARTS))]
     return [k for k in dict.fromkeys(out) if len(k) >= 2]
+
+
+# Characters that company and place names read two ways, usual reading first. A curated list,
+# not pypinyin's heteronyms: those include rare readings (技 qi) that would only add noise keys.
+POLYPHONES = {
+    "长": ("chang", "zhang"), "行": ("hang", "xing"), "重": ("zhong", "chong"), "都": ("du", "dou"),
+    "厦": ("xia", "sha"), "乐": ("le", "yue"), "朝": ("chao", "zhao"), "传": ("chuan", "zhuan"),
+    "调": ("tiao", "diao"), "藏": ("zang", "cang"), "单": ("dan", "shan"), "曾": ("zeng", "ceng"),
+    "省": ("sheng", "xing"), "盛": ("sheng", "cheng"), "会": ("hui", "kuai"), "蚌": ("bang", "beng"),
+    "六": ("liu", "lu"), "番": ("fan", "pan"), "柏": ("bai", "bo"), "泊": ("bo", "po"),
+}
+MAX_POLYPHONES = 2  # at most 4 spellings per name
+
+
+@lru_cache(maxsize=65536)
+def _readings(ch: str) -> tuple[str, ...]:
+    if ch in POLYPHONES:
+        return POLYPHONES[ch]
+    from pypinyin import lazy_pinyin
+
+    return (lazy_pinyin(ch)[0],)
+
+
+def han_keys(name: str) -> list[tuple[str, str]]:
+    """Pinyin and initials of a Chinese name or alias, in both readings of its polyphones.
+
+    长电科技 is changdian to everyone but pypinyin's phrase dictionary says zhangdian; people type
+    what they say, so both cdkj and zdkj must find it. Readings are cached per character, so a
+    million names cost dictionary lookups, not pypinyin's phrase segmentation.
+    """
+    han = "".join(HAN.findall(name or ""))
+    if len(han) < 2:
+        return []
+    spellings: list[list[str]] = [[]]
+    varied = 0
+    for ch in han:
+        readings = _readings(ch)
+        if len(readings) > 1 and varied < MAX_POLYPHONES:
+            varied += 1
+            spellings = [s + [r] for s in spellings for r in readings]
+        else:
+            spellings = [s + [readings[0]] for s in spellings]
+    out: list[tuple[str, str]] = []
+    for syllables in spellings:
+        out += [("pinyin", "".join(syllables)), ("initials", "".join(x[0] for x in syllables if x))]
+    return out

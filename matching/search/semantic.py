@@ -8,7 +8,7 @@ may be absent on a machine that only needs name search.
 
 from __future__ import annotations
 
-from kg.store import GraphView
+from kg.store import GraphView, StoreError
 from matching.search.index import Hit, index_for
 
 __all__ = ["SemanticUnavailable", "semantic_search"]
@@ -29,7 +29,7 @@ def semantic_search(
         ) from exc
     try:
         pairs = similar_by_text(view, text, k)
-    except (FileNotFoundError, LookupError) as exc:
+    except (FileNotFoundError, LookupError, StoreError) as exc:
         raise SemanticUnavailable(f"semantic search is not available: {exc}") from exc
     idx = index_for(view)
     hits: list[Hit] = []

@@ -23,8 +23,9 @@ class Tie:
     direction: str  # out: candidate -> other
     other: str
     other_label: str
-    other_name: str
+    other_name: str  # Chinese name where there is one
     props: dict[str, Any]
+    other_name_en: str = ""
 
 
 @dataclass
@@ -43,9 +44,11 @@ class Facts:
 
 _TIE_QUERY = {
     "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e]->(o) "
-    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted",
+    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
+           "coalesce(o.name_en, o.name_zh, o.id)",
     "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e]-(o) "
-    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted",
+    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
+           "coalesce(o.name_en, o.name_zh, o.id)",
 }
 
 
@@ -57,7 +60,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") ->
         facts.props[node.id] = node.props
         facts.names[node.id] = node.props.get("name_zh") or node.props.get("name_en") or node.id
     for direction, query in _TIE_QUERY.items():
-        for x, rel, other, other_label, other_name, evidence, since, role, extracted in view.query(
+        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in view.query(
             query.format(label=label), {"ids": ids}
         ).rows:
             props = {
@@ -70,7 +73,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") ->
                 )
                 if v is not None
             }
-            facts.ties[x].append(Tie(rel, direction, other, other_label, other_name, props))
+            facts.ties[x].append(Tie(rel, direction, other, other_label, other_name, props, name_en))
             facts.names.setdefault(other, other_name)
             if rel == "LOCATED_IN" and direction == "out":
                 facts.locations[x].add(other)

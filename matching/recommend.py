@@ -120,12 +120,18 @@ def _graph_candidates(view: GraphView, t: Target, tr: Trees) -> set[str]:
     return out
 
 
+GENERIC_WORDS = frozenset(  # noqa: SIM905 - a word list reads better as text
+    ["with", "from", "into", "that", "this", "their", "other", "based", "about", "which", "where", "centre", "center", "national", "zone", "high-tech", "hi-tech", "company", "group", "limited", "china", "chinese", "province", "city", "district", "park", "industrial", "industry", "technology", "technologies", "co", "ltd", "inc", "corp", "jiangsu", "wuxi", "jiangyin", "yixing", "xinwu", "shanghai", "beijing", "shenzhen", "line", "project", "projects", "plant", "phase", "无锡", "江阴", "宜兴", "新吴", "江苏", "中国", "项目", "产线", "中心", "基地", "企业", "公司", "有限公司", "建设", "提供", "平台", "相关", "以及", "进行"])
+
+
 def _terms(props: dict[str, Any]) -> list[str]:
-    """Phrases of the target worth naming when a candidate's text contains them."""
+    """Phrases of the target worth naming when a candidate's text contains them: its stated
+    needs and keywords first, then distinctive words of its description (no places, no filler)."""
     terms = list(props.get("needs") or []) + list(props.get("keywords") or [])
-    text = " ".join([props.get("description") or ""])
-    terms += [w for w in re.findall(r"[A-Za-z][A-Za-z0-9./+-]{3,}", text)]
-    terms += [w for w in jieba.lcut("".join(re.findall(r"[\u4e00-\u9fff]+", text))) if len(w) >= 2]
+    text = props.get("description") or ""
+    words = re.findall(r"[A-Za-z][A-Za-z0-9+-]{4,}|\d+(?:\.\d+)?D(?:/\d+D)?|[A-Z]{2,}[A-Za-z0-9]*", text)
+    words += [w for w in jieba.lcut("".join(re.findall(r"[\u4e00-\u9fff]+", text))) if len(w) >= 2]
+    terms += [w for w in words if w.casefold() not in GENERIC_WORDS]
     return list(dict.fromkeys(t for t in terms if t))
 
 
@@ -142,7 +148,7 @@ def _matched_terms(terms: list[str], cand: dict[str, Any]) -> list[str]:
     ).casefold()
     hits = []
     for term in terms:
-        words = [w for w in re.split(r"[\s,;:/()（）、，]+", term.casefold()) if len(w) >= 2]
+        words = [w for w in re.split(r"[\s,;:/()（）、，]+", term.casefold()) if len(w) >= 2 and w not in GENERIC_WORDS]
         if term.casefold() in text or (
             words and sum(w in text for w in words) >= max(1, len(words) // 2 + 1)
         ):

@@ -86,7 +86,7 @@ def sector_fit(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, Si
                     best = v
                     ev = [
                         (
-                            f"active in {tr.name(s, 'en')} ({rel[0]} as {tr.name(ts, 'en')})",
+                            f"active in {tr.name(s, 'en')} ({rel[0]}: {tr.name(ts, 'en')})",
                             f"从事{tr.name(s, 'zh')}（与{tr.name(ts, 'zh')}{rel[1]}）",
                         )
                     ]
@@ -121,7 +121,7 @@ def region_ties(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                         v,
                         [
                             (
-                                f"its subsidiary {tie.other_name} operates in {region_name[0]}",
+                                f"its subsidiary {tie.other_name_en} operates in {region_name[0]}",
                                 f"其子公司{tie.other_name}位于{region_name[1]}",
                             )
                         ],
@@ -131,7 +131,7 @@ def region_ties(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                         v,
                         [
                             (
-                                f"{en} {tie.other_name}, which operates in {region_name[0]}",
+                                f"{en} {tie.other_name_en}, which operates in {region_name[0]}",
                                 zh.format(tie.other_name) + f"（该企业位于{region_name[1]}）",
                             )
                         ],
@@ -181,7 +181,7 @@ def cooperation(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                     (
                         0.8,
                         (
-                            f"{verb_en} {tie.other_name}, already part of {t.name}",
+                            f"{verb_en} {tie.other_name_en}, already part of {t.name}",
                             zh.format(tie.other_name) + f"（已参与{t.name}）",
                         ),
                     )
@@ -191,7 +191,7 @@ def cooperation(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                     (
                         0.6,
                         (
-                            f"{verb_en} {tie.other_name}, a peer of {t.name}",
+                            f"{verb_en} {tie.other_name_en}, a peer of {t.name}",
                             zh.format(tie.other_name) + f"（{t.name}的同类企业）",
                         ),
                     )
@@ -201,7 +201,7 @@ def cooperation(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                     (
                         0.4,
                         (
-                            f"{verb_en} {tie.other_name}, a local firm",
+                            f"{verb_en} {tie.other_name_en}, a local firm",
                             zh.format(tie.other_name) + "（本地企业）",
                         ),
                     )

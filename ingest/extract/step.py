@@ -54,12 +54,12 @@ def document_text(props: dict[str, Any]) -> tuple[str, str]:
 
 
 def extract_mentions(ctx: Context) -> None:
+    # Documents a source delivered in this run; a staff edit alone (its feed did not run) leaves
+    # the document's edges as they are. The text read is the merged node's, so an edit counts.
     records: dict[str, NodeRecord] = {}
     for rec in ctx.batch.nodes:
-        if rec.label == "Document":
-            doc_id = ctx.redirects.get(rec.id, rec.id)
-            if doc_id not in records or records[doc_id].feed == STAFF_FEED:
-                records[doc_id] = rec  # edges cite the document's source, not the staff feed
+        if rec.label == "Document" and rec.feed != STAFF_FEED:
+            records.setdefault(ctx.redirects.get(rec.id, rec.id), rec)
     if not records:
         return
     t0 = time.perf_counter()

@@ -17,6 +17,7 @@ from ingest.refresh import Context, default_steps, run_refresh
 from ingest.sources import taxonomy_source
 from ingest.sources.bundle_source import BundleSource
 from kg.backends import open_view
+from kg.lookup import resolve_id
 from kg.settings import load_settings
 from matching.recommend import SIGNALS, parse_weights, recommend
 
@@ -91,6 +92,7 @@ def evaluate_links(
         for name, weights in ablations(settings.signal_weights).items():
             ranks = []
             for h in cases:
+                h = Hidden(resolve_id(view, h.source_id) or h.source_id, resolve_id(view, h.target_id) or h.target_id, h.type)
                 linked = {n.node.id for n in view.neighbours(h.source_id, types=[h.type])}
                 recs = recommend(
                     view,

@@ -15,6 +15,7 @@ from typing import Any
 import jieba
 import numpy as np
 
+from kg.lookup import resolve_id
 from kg.settings import Settings, load_settings
 from kg.store import GraphView, StoreError
 from matching.facts import Facts, Trees, fetch_facts, trees
@@ -172,6 +173,7 @@ def recommend(
     """The organisations best matched to a project, sector or organisation, best first."""
     settings = settings or load_settings()
     w = parse_weights(weights or settings.signal_weights)
+    entity_id = resolve_id(view, entity_id) or entity_id  # an id merged into another still works
     tr = trees(view)
     t = _target(view, entity_id, settings, tr, rel_type)
     excluded = {entity_id} | (exclude or set()) | (t.involved if exclude_involved else set())

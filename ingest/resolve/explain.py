@@ -7,16 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.resolve.step import EXPLAIN_FILE
+from kg.lookup import resolve_id
 from kg.store import GraphView
-
-
-def resolve_id(view: GraphView, any_id: str) -> str | None:
-    """The surviving entity id for an id, a merged-away id or a `source:id` record id."""
-    if view.get(any_id) is not None:
-        return any_id
-    rows = view.query("MATCH (n:Organization) WHERE list_contains(n.merged_ids, $x) OR list_contains(n.record_ids, $x) "
-                      "RETURN n.id LIMIT 1", {"x": any_id}).rows
-    return rows[0][0] if rows else None
 
 
 def explain(view: GraphView, any_id: str) -> dict[str, Any]:

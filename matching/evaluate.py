@@ -19,7 +19,7 @@ from ingest.sources.bundle_source import BundleSource
 from kg.backends import open_view
 from kg.lookup import resolve_id
 from kg.settings import load_settings
-from matching.recommend import SIGNALS, parse_weights, recommend
+from matching.recommend import EMBEDDING_SIGNALS, SIGNALS, parse_weights, recommend
 
 MRR_DEPTH = 100
 
@@ -44,8 +44,9 @@ def read_hidden(path: Path) -> list[Hidden]:
 
 def ablations(default_weights: str) -> dict[str, dict[str, float]]:
     base = parse_weights(default_weights)
-    graph = {s: v for s, v in base.items() if s != "semantic"}
-    return {"embedding only": {"semantic": 1.0}, "graph only": graph, "combined": base}
+    embedding = {s: v for s, v in base.items() if s in EMBEDDING_SIGNALS}
+    graph = {s: v for s, v in base.items() if s not in EMBEDDING_SIGNALS}
+    return {"embedding only": embedding, "graph only": graph, "combined": base}
 
 
 def metrics(ranks: list[int | None], k: int) -> dict[str, Any]:

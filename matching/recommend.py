@@ -22,7 +22,21 @@ from matching.facts import Facts, Trees, fetch_facts, trees
 from matching.signals import GRAPH_SIGNALS, SignalValue, Target
 from matching.vectors import node_text, vectors_for
 
-SIGNALS = ("semantic", *GRAPH_SIGNALS)
+SIGNALS = ("semantic", "peer_similarity", *GRAPH_SIGNALS)
+EMBEDDING_SIGNALS = ("semantic", "peer_similarity")
+MAX_ANCHORS = 50  # existing partners whose vectors stand for 'more like these'
+
+
+def _anchors(view: GraphView, entity_id: str, label: str, rel_type: str | None, involved: set[str]) -> list[str]:
+    """Organisations already linked to the target the way we are asked about: for a project its
+    involved organisations, for a sector its active firms, otherwise its neighbours by rel_type."""
+    if rel_type:
+        ids = [n.node.id for n in view.neighbours(entity_id, types=[rel_type], limit=MAX_ANCHORS * 4)]
+    elif label == "Sector":
+        ids = [n.node.id for n in view.neighbours(entity_id, types=["ACTIVE_IN"], direction="in", limit=MAX_ANCHORS * 4)]
+    else:
+        ids = sorted(involved)
+    return [i for i in ids if i != entity_id][:MAX_ANCHORS]
 GRAPH_CANDIDATE_LIMIT = 500
 
 
@@ -187,8 +201,19 @@ def recommend(
             q = vecs.encode(node_text(view.get(entity_id).props, [tr.name(s, "en") for s in t.sectors]))
         for oid, score in index.search(q, k=settings.candidate_pool, exclude_ids=excluded):
             sims[oid] = score
+    anchors = _anchors(view, entity_id, t.label, rel_type, t.involved)
+    anchor_vecs, anchor_ids = None, []
+    if vecs is not None and "Organization" in vecs.indexes and anchors:
+        index = vecs.indexes["Organization"]
+        anchor_ids = [a for a in anchors if a in index]
+        if anchor_ids:
+            anchor_vecs = np.stack([index.vector(a) for a in anchor_ids])
+            centre = anchor_vecs.mean(axis=0)
+            for oid, _ in index.search(centre / (np.linalg.norm(centre) or 1.0), k=settings.candidate_pool, exclude_ids=excluded):
+                sims.setdefault(oid, float(index.vector(oid) @ q))
     cands = set(sims) | _graph_candidates(view, t, tr)
     cands -= excluded
+    peer: dict[str, tuple[float, str]] = {}
     if vecs is not None and "Organization" in vecs.indexes:
         index = vecs.indexes["Organization"]
         missing = [c for c in cands if c not in sims and c in index]
@@ -196,9 +221,16 @@ def recommend(
             mat = np.stack([index.vector(c) for c in missing])
             for c, s in zip(missing, mat @ q, strict=True):
                 sims[c] = float(s)
+        if anchor_vecs is not None:
+            present = [c for c in cands if c in index]
+            if present:
+                scores = np.stack([index.vector(c) for c in present]) @ anchor_vecs.T
+                best = scores.argmax(axis=1)
+                for c, row, j in zip(present, scores, best, strict=True):
+                    peer[c] = (float(row[j]), anchor_ids[int(j)])
     cand_list = sorted(cands)
     facts: Facts = fetch_facts(
-        view, cand_list + sorted(t.involved | ({entity_id} if t.label == "Organization" else set()))
+        view, cand_list + sorted(t.involved | set(anchor_ids) | ({entity_id} if t.label == "Organization" else set()))
     )
     if kinds:
         cand_list = [c for c in cand_list if facts.props.get(c, {}).get("kind") in kinds]
@@ -227,6 +259,14 @@ def recommend(
                 else []
             )
         values[c]["semantic"] = SignalValue(sim, ev)
+        if c in peer:
+            value, anchor = peer[c]
+            value = max(0.0, min(1.0, value))
+            name_en = facts.props.get(anchor, {}).get("name_en") or facts.names.get(anchor, anchor)
+            name_zh = facts.names.get(anchor, anchor)
+            values[c]["peer_similarity"] = SignalValue(
+                value, [(f"much like {name_en}, already linked (similarity {value:.2f})", f"与已有关联方{name_zh}高度相似（{value:.2f}）")]
+                if value >= 0.5 else [])
     for name, fn in GRAPH_SIGNALS.items():
         if w[name] == 0:
             continue

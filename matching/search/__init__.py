@@ -9,8 +9,9 @@ Public API::
     hits = search(view, "", sector="ic.packaging_test", region="wuxi")   # filters alone list
 """
 
-from matching.search.index import LABELS, Hit, SearchIndex, index_for, search, warm
+from matching.search.index import LABELS, Hit, SearchIndex
 from matching.search.keys import norm
+from matching.search.lookup import index_for, search, warm
 from matching.search.semantic import SemanticUnavailable, semantic_search
 
 __all__ = [

@@ -2,15 +2,16 @@
 
 Why in memory and not Cypher: a search box must answer in milliseconds for pinyin, initials,
 prefixes and typos, which no `CONTAINS` query does on a million nodes. The index is three
-structures, each sized for a million entities:
+structures, each sized for a million entities (bench/search_scale.py prints the figures):
 
-* a dict from every exact key (names, aliases, pinyin, initials, codes, id) to its entities;
+* a dict from every exact key (names, aliases, pinyin, initials, codes, id) to its postings,
+  each posting one int (entity number × 8 + field), a bare int when there is only one;
 * sorted lists of full keys and of "part" keys (a name from a later word or character on), so a
   prefix is a `bisect` range and not a scan;
 * the full keys ordered by length for `rapidfuzz.process.extract` with `fuzz.ratio`, which is
-  what tolerates typos; a key can only be within FUZZY_CUTOFF of the query if its length is
-  close, so only that slice is compared, and only when exact and prefix hits do not already
-  fill the page (bench/search_scale.py prints the figures).
+  what tolerates typos. Only keys of a length that can reach the cutoff are compared, only when
+  the cheaper tiers found little, and above BLOCKING_ABOVE keys only those sharing the query's
+  first or second character.
 
 Ranking is tiered, exact > prefix > part > fuzzy, and within a tier by which field matched and
 the entity's label, so 'SMIC' lists 中芯国际 before anything merely similar.
@@ -18,7 +19,7 @@ the entity's label, so 'SMIC' lists 中芯国际 before anything merely similar.
 
 from __future__ import annotations
 
-import threading
+import gc
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -29,33 +30,23 @@ from rapidfuzz import fuzz, process
 from kg.store import GraphView
 from matching.search.keys import han_keys, is_han, name_parts, norm, stock_key
 
-__all__ = ["Hit", "SearchIndex", "index_for", "search", "warm", "LABELS"]
+__all__ = ["LABELS", "Hit", "SearchIndex"]
 
 LABELS = ("Organization", "Project", "Person", "Sector", "Region", "Document")
-LABEL_WEIGHT = {
-    "Organization": 1.0,
-    "Project": 0.99,
-    "Person": 0.98,
-    "Sector": 0.93,
-    "Region": 0.9,
-    "Document": 0.85,
-}
-FIELD_WEIGHT = {
-    "name_zh": 1.0,
-    "name_en": 1.0,
-    "stock_code": 1.0,
-    "credit_code": 1.0,
-    "alias": 0.97,
-    "pinyin": 0.95,
-    "initials": 0.93,
-    "id": 0.9,
-}
+LABEL_WEIGHT = {"Organization": 1.0, "Project": 0.99, "Person": 0.98, "Sector": 0.93, "Region": 0.9, "Document": 0.85}
+FIELDS = ("name_zh", "name_en", "alias", "pinyin", "initials", "stock_code", "credit_code", "id")
+FIELD_WEIGHT = (1.0, 1.0, 0.97, 0.95, 0.93, 1.0, 1.0, 0.9)  # in FIELDS order
+_FIELD = {f: n for n, f in enumerate(FIELDS)}
+_INITIALS = _FIELD["initials"]
 TIER = {"exact": 1.0, "prefix": 0.75, "part": 0.6, "fuzzy": 0.35}
 MAX_QUERY_CHARS = 200
 PREFIX_SCAN = 1000  # keys looked at per prefix range; a one-letter query must not walk the index
 FUZZY_CUTOFF = 75  # rapidfuzz ratio (0..100) below which a key is not a typo of the query
+FUZZY_WHEN_FEWER = 3  # typo matching runs only when the exact, prefix and part tiers found fewer
+BLOCKING_ABOVE = 200_000  # above this many candidate keys, compare only those sharing a leading character
 DEFAULT_LIMIT = 20
-CACHED_VERSIONS = 2
+
+Postings = int | list[int]
 
 
 @dataclass(frozen=True)
@@ -71,7 +62,7 @@ class Hit:
     score: float
     match: str  # exact | prefix | part | fuzzy | semantic | filter
     field: str  # which key matched: name_zh, alias, pinyin, initials, stock_code, ...
-    matched: str  # the key's original text
+    matched: str  # the matching key, normalised (zxgj, 688981, 中芯国际)
 
     def display_name(self, lang: str = "zh") -> str:
         first, second = (self.name_zh, self.name_en) if lang == "zh" else (self.name_en, self.name_zh)
@@ -81,7 +72,7 @@ class Hit:
         return asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Entry:
     id: str
     label: str
@@ -91,6 +82,20 @@ class _Entry:
     city: str
 
 
+def _add_posting(table: dict[str, Postings], key: str, posting: int) -> None:
+    have = table.get(key)
+    if have is None:
+        table[key] = posting
+    elif isinstance(have, int):
+        table[key] = [have, posting]
+    else:
+        have.append(posting)
+
+
+def _postings(value: Postings | None) -> list[int]:
+    return [] if value is None else [value] if isinstance(value, int) else value
+
+
 class SearchIndex:
     """Build with `SearchIndex.build(view)`; `query()` is thread-safe (the index is read-only)."""
 
@@ -98,77 +103,66 @@ class SearchIndex:
         self.version = version
         self.entries: list[_Entry] = []
         self.by_id: dict[str, int] = {}
-        self.exact: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
-        self.parts: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+        self.exact: dict[str, Postings] = {}
+        self.parts: dict[str, Postings] = {}
         self.sectors: list[frozenset[str]] = []
         self.regions: list[frozenset[str]] = []
         self.names: dict[str, tuple[str, str]] = {}  # sector / region id -> (zh, en), for filters
         self.merged: dict[str, str] = {}  # id merged away by resolution -> the surviving id
         self._full_sorted: list[str] = []
+        self._part_sorted: list[str] = []
         self._by_length: list[str] = []
         self._length_start: list[int] = []  # index in _by_length of the first key of each length
-        self._part_sorted: list[str] = []
+        self._by_char: dict[str, list[str]] = {}  # first or second character -> keys, for blocking
 
     # building ------------------------------------------------------------------------------
     @classmethod
     def build(cls, view: GraphView, labels: Sequence[str] = LABELS) -> SearchIndex:
-        idx = cls(view.version)
-        for label in labels:
-            for nodes in view.iter_nodes(label, batch_size=20_000):
-                for node in nodes:
-                    idx._add(node.id, node.label, node.props)
-        parents = _parents(view, "PART_OF")
-        idx.sectors = idx._facet(view, "ACTIVE_IN", parents)
-        idx.regions = idx._facet(view, "LOCATED_IN", parents)
-        idx.exact = dict(idx.exact)
-        idx.parts = dict(idx.parts)
-        idx._full_sorted = sorted(idx.exact)
-        idx._by_length = sorted(idx.exact, key=len)
-        longest = len(idx._by_length[-1]) if idx._by_length else 0
-        idx._length_start = [bisect_left(idx._by_length, n, key=len) for n in range(longest + 2)]
-        idx._part_sorted = sorted(idx.parts)
+        # Millions of small objects: the cyclic GC would rescan them all, again and again, while
+        # they are made and at every later query; none of them can form a cycle.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            idx = cls(view.version)
+            for label in labels:
+                for nodes in view.iter_nodes(label, batch_size=20_000):
+                    for node in nodes:
+                        idx._add(node.id, node.label, node.props)
+            parents = _parents(view, "PART_OF")
+            idx.sectors = idx._facet(view, "ACTIVE_IN", parents)
+            idx.regions = idx._facet(view, "LOCATED_IN", parents)
+            idx._sort_keys()
+        finally:
+            if was_enabled:
+                gc.enable()
+        gc.freeze()
         return idx
 
     def _add(self, node_id: str, label: str, p: dict) -> None:
         i = len(self.entries)
-        self.entries.append(
-            _Entry(
-                node_id,
-                label,
-                p.get("name_zh") or "",
-                p.get("name_en") or "",
-                p.get("kind") or "",
-                p.get("city") or "",
-            )
-        )
+        name_zh, name_en = p.get("name_zh") or "", p.get("name_en") or ""
+        self.entries.append(_Entry(node_id, label, name_zh, name_en, p.get("kind") or "", p.get("city") or ""))
         self.by_id[node_id] = i
         for old in p.get("merged_ids") or []:
             self.merged[old] = node_id
         if label in ("Sector", "Region"):
-            self.names[node_id] = (p.get("name_zh") or "", p.get("name_en") or "")
-        keys: list[tuple[str, str]] = [
-            ("name_zh", p.get("name_zh")),
-            ("name_en", p.get("name_en")),
-            ("pinyin", p.get("pinyin")),
-            ("initials", p.get("initials")),
-            ("credit_code", p.get("credit_code")),
-            ("id", node_id),
-        ]
+            self.names[node_id] = (name_zh, name_en)
         aliases = p.get("aliases") or []
-        keys += [("alias", a) for a in aliases]
-        keys += [(field, key) for a in [p.get("name_zh"), *aliases] for field, key in han_keys(a or "")]
-        keys += [("stock_code", c) for c in [p.get("stock_code"), *(p.get("stock_codes") or [])] if c]
+        keys = [("name_zh", norm(name_zh)), ("name_en", norm(name_en)), ("pinyin", p.get("pinyin")),
+                ("initials", p.get("initials")), ("credit_code", norm(p.get("credit_code"))), ("id", norm(node_id))]
+        keys += [("alias", norm(a)) for a in aliases]
+        keys += [(f, k) for a in (name_zh, *aliases) for f, k in han_keys(a)]
+        keys += [("stock_code", stock_key(c) or norm(c)) for c in (p.get("stock_code"), *(p.get("stock_codes") or [])) if c]
         seen: set[str] = set()
-        for field, value in keys:
-            key = (stock_key(value) or norm(value)) if field == "stock_code" else norm(value)
+        for field, key in keys:
             if key and key not in seen:
                 seen.add(key)
-                self.exact[key].append((i, field, str(value)))
-        for field, value in keys[:2] + [k for k in keys if k[0] == "alias"]:
-            for part in name_parts(value or ""):
+                _add_posting(self.exact, key, i * 8 + _FIELD[field])
+        for field, name in (("name_zh", name_zh), ("name_en", name_en), *(("alias", a) for a in aliases)):
+            for part in name_parts(name):
                 if part not in seen:
                     seen.add(part)
-                    self.parts[part].append((i, field, str(value)))
+                    _add_posting(self.parts, part, i * 8 + _FIELD[field])
 
     def _facet(self, view: GraphView, rel_type: str, parents: dict[str, str]) -> list[frozenset[str]]:
         """Each entry's targets of rel_type with all their ancestors (Jiangyin is in Wuxi)."""
@@ -186,6 +180,20 @@ class SearchIndex:
             out[i] = interned.setdefault(key, key)
         return out
 
+    def _sort_keys(self) -> None:
+        self._full_sorted = sorted(self.exact)
+        self._part_sorted = sorted(self.parts)
+        self._by_length = sorted(self._full_sorted, key=len)
+        longest = len(self._by_length[-1]) if self._by_length else 0
+        self._length_start = [bisect_left(self._by_length, n, key=len) for n in range(longest + 2)]
+        if len(self._by_length) > BLOCKING_ABOVE:
+            by_char: dict[str, list[str]] = defaultdict(list)
+            for k in self._by_length:
+                by_char[k[0]].append(k)
+                if len(k) > 1 and k[1] != k[0]:
+                    by_char[k[1]].append(k)
+            self._by_char = dict(by_char)
+
     # querying ------------------------------------------------------------------------------
     def resolve_facet(self, value: str | None) -> str | None:
         """A sector or region filter given by id or by name (无锡, Wuxi) → its id."""
@@ -198,62 +206,58 @@ class SearchIndex:
             return hits[0].id  # 无锡 names 无锡市, as a staff member means it
         return value  # unknown: filters to nothing, which is the honest answer
 
-    def query(
-        self,
-        q: str,
-        *,
-        kinds: Iterable[str] | None = None,
-        labels: Iterable[str] | None = None,
-        sector: str | None = None,
-        region: str | None = None,
-        limit: int = DEFAULT_LIMIT,
-    ) -> list[Hit]:
+    def query(self, q: str, *, kinds: Iterable[str] | None = None, labels: Iterable[str] | None = None,
+              sector: str | None = None, region: str | None = None, limit: int = DEFAULT_LIMIT) -> list[Hit]:
         keep = self._filter(kinds, labels, self.resolve_facet(sector), self.resolve_facet(region))
         key = norm(q[:MAX_QUERY_CHARS])
         if not key:
-            return self._browse(keep, limit) if keep is not _ALL else []
-        best: dict[int, tuple[float, str, str, str]] = {}
+            return self._browse(keep, limit) if keep is not None else []
+        best: dict[int, tuple[float, str, int, str]] = {}
 
-        def offer(postings: list[tuple[int, str, str]], tier: str, closeness: float) -> None:
-            for i, field, value in postings:
-                if keep is not _ALL and not keep(i):
+        def offer(postings: list[int], tier: str, closeness: float, matched: str) -> None:
+            for posting in postings:
+                i, field = divmod(posting, 8)
+                if tier == "fuzzy" and field == _INITIALS:
+                    continue  # a typo in three or four initials is another firm, not a misspelling
+                if keep is not None and not keep(i):
                     continue
-                score = (
-                    (TIER[tier] + 0.2 * closeness)
-                    * FIELD_WEIGHT.get(field, 0.9)
-                    * LABEL_WEIGHT.get(self.entries[i].label, 0.8)
-                )
+                score = (TIER[tier] + 0.2 * closeness) * FIELD_WEIGHT[field] * LABEL_WEIGHT.get(self.entries[i].label, 0.8)
                 if i not in best or score > best[i][0]:
-                    best[i] = (score, tier, field, value)
+                    best[i] = (score, tier, field, matched)
 
-        code = stock_key(q)
-        for k in dict.fromkeys([key, code or ""]):
-            offer(self.exact.get(k, []), "exact", 1.0)
+        for k in dict.fromkeys([key, stock_key(q) or ""]):
+            offer(_postings(self.exact.get(k)), "exact", 1.0, k)
         for k in _prefixed(self._full_sorted, key):
             if k != key:
-                offer(self.exact[k], "prefix", len(key) / len(k))
-        if len(best) < limit:  # fuzzy hits rank below these anyway; skip the costliest step
+                offer(_postings(self.exact[k]), "prefix", len(key) / len(k), k)
+        if len(best) < limit:
             for k in _prefixed(self._part_sorted, key):
-                offer(self.parts[k], "part", len(key) / len(k))
-            if len(key) >= (2 if is_han(key) else 3):
-                for k, ratio, _ in process.extract(key, self._similar_length(len(key)), scorer=fuzz.ratio,
-                                                   limit=max(limit * 3, 30), score_cutoff=FUZZY_CUTOFF):
-                    offer(self.exact[k], "fuzzy", ratio / 100)
+                offer(_postings(self.parts[k]), "part", len(key) / len(k), k)
+        if len(best) < FUZZY_WHEN_FEWER and len(key) >= (2 if is_han(key) else 3):
+            for k, ratio, _ in process.extract(key, self._fuzzy_candidates(key), scorer=fuzz.ratio,
+                                               limit=max(limit * 3, 30), score_cutoff=FUZZY_CUTOFF):
+                offer(_postings(self.exact[k]), "fuzzy", ratio / 100, k)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], self._sort_name(kv[0])))
-        return [self._hit(i, *v) for i, v in ranked[:limit]]
+        return [self._hit(i, score, tier, FIELDS[field], matched) for i, (score, tier, field, matched) in ranked[:limit]]
 
-    def _similar_length(self, n: int) -> list[str]:
-        """Keys that can reach FUZZY_CUTOFF against a query of n characters.
+    def _fuzzy_candidates(self, key: str) -> list[str]:
+        """Keys that can reach FUZZY_CUTOFF against the query.
 
         fuzz.ratio is 2·matches/(len_a + len_b), so a key longer than n·(200/cutoff - 1) or
-        shorter than n/(200/cutoff - 1) cannot reach the cutoff.
+        shorter than n/(200/cutoff - 1) cannot reach it. On a large index, only keys sharing the
+        query's first or second character are compared: a typo in both is rare, and comparing
+        millions of keys per keystroke is not affordable.
         """
         stretch = 200 / FUZZY_CUTOFF - 1
-        lo, hi = int(n / stretch), int(n * stretch) + 1
+        lo, hi = int(len(key) / stretch), int(len(key) * stretch) + 1
         starts = self._length_start
         if not starts:
             return []
-        return self._by_length[starts[min(lo, len(starts) - 1)] : starts[min(hi, len(starts) - 1)]]
+        window = self._by_length[starts[min(lo, len(starts) - 1)] : starts[min(hi, len(starts) - 1)]]
+        if len(window) <= BLOCKING_ABOVE or not self._by_char:
+            return window
+        block = self._by_char.get(key[0], []) + (self._by_char.get(key[1], []) if len(key) > 1 else [])
+        return list(dict.fromkeys(k for k in block if lo <= len(k) < hi))
 
     def _sort_name(self, i: int) -> tuple[int, str]:
         """Ties go to the shorter name: 中芯国际 before 中芯国际集成电路制造(北京)有限公司."""
@@ -261,59 +265,34 @@ class SearchIndex:
         return len(e.name_zh or e.name_en), e.id
 
     def _filter(self, kinds, labels, sector, region):
+        """A predicate on entry numbers, or None when nothing is filtered."""
         kinds, labels = set(kinds or ()), set(labels or ())
         if not (kinds or labels or sector or region):
-            return _ALL
+            return None
 
         def keep(i: int) -> bool:
             e = self.entries[i]
-            return (
-                (not labels or e.label in labels)
-                and (not kinds or e.kind in kinds)
-                and (not sector or sector in self.sectors[i])
-                and (not region or region in self.regions[i])
-            )
+            return ((not labels or e.label in labels) and (not kinds or e.kind in kinds)
+                    and (not sector or sector in self.sectors[i]) and (not region or region in self.regions[i]))
 
         return keep
 
     def _browse(self, keep, limit: int) -> list[Hit]:
         """No text but filters: the matching entities by name, so filters alone can list a sector."""
         found = [i for i in range(len(self.entries)) if keep(i)]
-        found.sort(
-            key=lambda i: (
-                -LABEL_WEIGHT.get(self.entries[i].label, 0.8),
-                self.entries[i].name_zh or self.entries[i].name_en,
-            )
-        )
+        found.sort(key=lambda i: (-LABEL_WEIGHT.get(self.entries[i].label, 0.8), self._sort_name(i)))
         return [self._hit(i, 0.0, "filter", "", "") for i in found[:limit]]
 
-    def _hit(self, i: int, score: float, match: str, field: str, value: str) -> Hit:
+    def _hit(self, i: int, score: float, match: str, field: str, matched: str) -> Hit:
         e = self.entries[i]
-        return Hit(
-            e.id,
-            e.label,
-            e.name_zh,
-            e.name_en,
-            e.kind,
-            e.city,
-            round(min(score, 1.0), 4),
-            match,
-            field,
-            value,
-        )
+        return Hit(e.id, e.label, e.name_zh, e.name_en, e.kind, e.city, round(min(score, 1.0), 4), match, field, matched)
 
     def facet_options(self, label: str) -> list[tuple[str, str, str]]:
         """(id, name_zh, name_en) of every Sector or Region, for filter menus."""
-        return sorted(
-            ((e.id, e.name_zh, e.name_en) for e in self.entries if e.label == label), key=lambda t: t[0]
-        )
+        return sorted(((e.id, e.name_zh, e.name_en) for e in self.entries if e.label == label), key=lambda t: t[0])
 
     def __len__(self) -> int:
         return len(self.entries)
-
-
-def _ALL(i: int) -> bool:  # noqa: N802 - a sentinel meaning "no filter"
-    return True
 
 
 def _prefixed(sorted_keys: list[str], prefix: str) -> list[str]:
@@ -339,51 +318,3 @@ def _lineage(node_id: str, parents: dict[str, str]) -> list[str]:
     while chain[-1] in parents and len(chain) < 12 and parents[chain[-1]] not in chain:
         chain.append(parents[chain[-1]])
     return chain
-
-
-_cache: dict[str, SearchIndex] = {}
-_cache_lock = threading.Lock()
-
-
-def index_for(view: GraphView) -> SearchIndex:
-    """The index of the view's graph version, built on first use; older versions are dropped."""
-    version = view.version
-    idx = _cache.get(version)
-    if idx is not None:
-        return idx
-    with _cache_lock:  # one build per version even when many requests arrive after a refresh
-        idx = _cache.get(version)
-        if idx is None:
-            idx = SearchIndex.build(view)
-            _cache[version] = idx
-            for old in list(_cache)[:-CACHED_VERSIONS]:
-                del _cache[old]
-        return idx
-
-
-def warm(view: GraphView) -> None:
-    """Build the view's index in a background thread, so the first search after a refresh does
-    not wait for it (a million names take minutes). Requests that come first wait on the lock."""
-    if view.version not in _cache:
-        threading.Thread(target=index_for, args=(view,), name="search-index", daemon=True).start()
-
-
-def search(
-    view: GraphView,
-    q: str,
-    *,
-    kinds: Iterable[str] | None = None,
-    labels: Iterable[str] | None = None,
-    sector: str | None = None,
-    region: str | None = None,
-    limit: int = DEFAULT_LIMIT,
-) -> list[Hit]:
-    """Entities whose names, aliases, pinyin, initials or codes match `q`, best first.
-
-    >>> [h.name_zh for h in search(view, "zxgj")][:1]          # doctest: +SKIP
-    ['中芯国际']
-
-    Filters: `kinds` (Organization.kind tokens), `labels`, and a `sector` or `region` id or name,
-    which include their sub-sectors and sub-regions. An empty `q` with filters lists by name.
-    """
-    return index_for(view).query(q, kinds=kinds, labels=labels, sector=sector, region=region, limit=limit)

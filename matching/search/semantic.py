@@ -9,7 +9,8 @@ may be absent on a machine that only needs name search.
 from __future__ import annotations
 
 from kg.store import GraphView, StoreError
-from matching.search.index import Hit, index_for
+from matching.search.index import Hit
+from matching.search.lookup import index_for
 
 __all__ = ["SemanticUnavailable", "semantic_search"]
 

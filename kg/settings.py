@@ -41,7 +41,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home_region", "cn-js-wuxi", "Region whose local strength and ties count (chain map, recommendations)."),
     Setting(
         "signal_weights",
-        "semantic=0.25,peer_similarity=0.20,sector_fit=0.20,cooperation=0.15,region_ties=0.10,standing=0.05,recency=0.05",
+        "semantic=0.30,peer_similarity=0.30,sector_fit=0.15,cooperation=0.10,region_ties=0.05,standing=0.05,recency=0.05",
         "Weights of the recommendation signals (normalised to sum to 1); see docs/recommendation.md.",
     ),
     Setting("vector_backend", "faiss", "Nearest-neighbour search: faiss (index files beside each graph version) or neo4j (Neo4j's own vector index; needs backend = neo4j; docs/neo4j.md)."),

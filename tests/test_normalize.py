@@ -217,3 +217,46 @@ def test_parse_name_separates_core_industry_and_place():
     assert parse_name("江苏银行股份有限公司").core == ""
     assert parse_name("TSMC Nanjing Company Limited").qualifier == "nanjing"
     assert parse_name("Jiangsu Changjiang Electronics Technology").qualifier is None  # a leading place
+
+
+@pytest.mark.parametrize("name, numbers", [
+    ("国家集成电路产业投资基金股份有限公司", set()),
+    ("国家集成电路产业投资基金二期股份有限公司", {"2"}), ("大基金三期", {"3"}),
+    ("China Integrated Circuit Industry Investment Fund Phase II Co., Ltd.", {"2"}),
+    ("Big Fund I", {"1"}), ("Big Fund III", {"3"}), ("Hua Hong Fab 7", {"7"}), ("华虹九厂", {"9"}),
+    ("中国电子科技集团公司第五十八研究所", {"58"}), ("58所", {"58"}), ("CETC 58th Institute", {"58"}),
+    ("三星电子", set()), ("三一重工", set()), ("Samsung Electronics", set()),  # numerals inside words
+])
+def test_numbers_in_names(name, numbers):
+    assert parse_name(name).numbers == numbers
+
+
+def test_places_after_the_name_and_districts():
+    p = parse_name("英飞凌无锡")  # like 英飞凌(无锡): the Wuxi unit
+    assert (p.qualifier, p.base) == ("wuxi", "英飞凌")
+    assert parse_name("SK海力士无锡").qualifier == "wuxi"
+    assert parse_name("中国科学院").qualifier is None and parse_name("江南大学").qualifier is None
+    assert parse_name("无锡市惠山区人民政府").region == "huishan"  # the innermost place
+    assert parse_name("锡山经济技术开发区").region == "xishan"
+    assert parse_name("Xinwu District People's Government, Wuxi").region == "xinwu"
+    assert strip_region_prefix("江苏省无锡市卓胜微电子") == "卓胜微电子"
+
+
+def test_kinds_units_and_groups():
+    assert parse_name("中国科学院").kinds == {"academy"} and not parse_name("中国科学院").units
+    assert parse_name("中国科学院计算技术研究所").units == {"institute"}
+    assert parse_name("Institute of Computing Technology, Chinese Academy of Sciences").units == {"institute"}
+    assert parse_name("江南大学物联网工程学院").kinds == {"university", "college"}
+    assert parse_name("江阴市人民政府").place_bound and parse_name("无锡高新区").place_bound
+    assert parse_name("江南大学").place_bound and not parse_name("江南大学").units
+    assert not parse_name("长电科技").place_bound
+    assert parse_name("浪潮集团有限公司").group and parse_name("Inspur Group").group
+    assert not parse_name("浪潮信息").group
+    assert parse_name("ACM Research, Inc.").core == "acm"  # research is a generic word
+
+
+def test_organisation_words_stay_out_of_the_industry_lists():
+    v = vocabulary()
+    assert "人民政府" in v.term_zh and "人民政府" not in v.industry_zh
+    assert ("zone",) in v.term_en and ("zone",) not in v.industry_en
+    assert v.industry_zh.items() <= v.term_zh.items()

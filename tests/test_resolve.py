@@ -89,11 +89,47 @@ def test_the_overrides_are_what_links_or_splits_their_records():
     plain = resolve(records)
     # the 1958 name of Jiangnan University appears in no source: only the override links it
     assert plain.canonical("archive:wxqg-inst") != plain.canonical("moe:10295")
-    # SK hynix's Wuxi subsidiary: (中国) is boilerplate, so names alone merge it with the parent
-    assert plain.canonical("gov-wuxi:skhynix-cn") == plain.canonical("stock-kr:000660")
+    # SK hynix's Wuxi subsidiary: (中国) is boilerplate, so its names alone merge it with the parent...
+    without_wuxi_names = resolve([r for r in records if r["record_id"] != "sample:org-sk-hynix-wuxi"])
+    assert without_wuxi_names.canonical("gov-wuxi:skhynix-cn") == without_wuxi_names.canonical("stock-kr:000660")
+    # ...unless a record of it says Wuxi (SK hynix Wuxi): a local unit, never joined to the parent
+    assert plain.canonical("gov-wuxi:skhynix-cn") == plain.canonical("sample:org-sk-hynix-wuxi")
+    assert plain.canonical("gov-wuxi:skhynix-cn") != plain.canonical("stock-kr:000660")
     with_overrides = resolve(records, load_overrides(CASES / "resolution_overrides.csv"))
     assert with_overrides.canonical("archive:wxqg-inst") == with_overrides.canonical("moe:10295")
     assert with_overrides.canonical("gov-wuxi:skhynix-cn") != with_overrides.canonical("stock-kr:000660")
+
+
+# --- the real sample --------------------------------------------------------------------------
+
+SAMPLE = Path(__file__).parent.parent / "data" / "sample" / "organizations.csv"
+# Clusters of more than one record the resolver may form on the sample: none. The sample lists
+# each organisation once; the look-alikes in it are different entities (Big Fund I/II/III,
+# governments and zones of different places, CAS and its institutes, parents and their local
+# units, groups and their listed companies), all in the case file as hard negatives.
+SAMPLE_CLUSTERS: list[tuple[str, ...]] = []
+
+
+def sample_records() -> list[dict]:
+    """The sample organisations as the refresh hands them to the resolver (step._record)."""
+    from ingest.resolve.step import _record
+
+    def split(cell: str) -> list[str]:
+        return list(dict.fromkeys(v.strip() for v in (cell or "").split("|") if v.strip()))
+
+    with SAMPLE.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    return [_record(row["id"], {**{k: (v.strip() or None) for k, v in row.items() if k not in ("aliases", "sectors")},
+                                "aliases": split(row["aliases"]), "_sectors": split(row["sectors"])},
+                    row.get("source") or "sample") for row in rows]
+
+
+def test_the_sample_resolves_without_false_merges():
+    records = sample_records()
+    assert len(records) >= 400
+    result = resolve(records)
+    merged = sorted(tuple(sorted(e.record_ids)) for e in result.entities.values() if len(e.record_ids) > 1)
+    assert merged == SAMPLE_CLUSTERS, [result.explain(c[0]).text for c in merged]
 
 
 # --- required behaviour -----------------------------------------------------------------------
@@ -136,6 +172,33 @@ def test_smic_is_one_entity_with_every_name():
     (rec("x:1", name_en="Bank of Jiangsu"), rec("y:1", name_en="Jiangsu Financial Leasing")),
     (rec("x:1", name_en="China Resources Microelectronics"), rec("y:1", name_en="China Resources Power")),
     (rec("x:1", "华虹半导体有限公司"), rec("y:1", "华虹半导体(无锡)有限公司")),  # parent vs subsidiary
+    # numbers: phases, funds, fabs
+    (rec("x:1", "国家集成电路产业投资基金股份有限公司"), rec("y:1", "国家集成电路产业投资基金二期股份有限公司")),
+    (rec("x:1", name_en="Big Fund II"), rec("y:1", name_en="Big Fund III")),
+    (rec("x:1", "华虹七厂"), rec("y:1", "华虹九厂")),
+    # places: a government, zone or university of another place, even one inside the other
+    (rec("x:1", "江阴市人民政府", kind="government_body"), rec("y:1", "无锡市人民政府", kind="government_body")),
+    (rec("x:1", "无锡市人民政府"), rec("y:1", "无锡市人民政府国有资产监督管理委员会")),
+    (rec("x:1", "江苏省工信厅"), rec("y:1", "工信部")),
+    (rec("x:1", name_en="Xinwu District People's Government, Wuxi"),
+     rec("y:1", name_en="Xishan District People's Government, Wuxi")),
+    (rec("x:1", "惠山经济技术开发区", kind="park"), rec("y:1", "锡山经济技术开发区", kind="park")),
+    (rec("x:1", "江阴高新区"), rec("y:1", "无锡高新区")),
+    (rec("x:1", "电子科技大学"), rec("y:1", "西安电子科技大学")),
+    # a parent and its unit
+    (rec("x:1", "中国科学院"), rec("y:1", "中国科学院计算技术研究所")),
+    (rec("x:1", "中科院"), rec("y:1", "中科院计算所")),
+    (rec("x:1", name_en="Chinese Academy of Sciences"),
+     rec("y:1", name_en="Institute of Computing Technology, Chinese Academy of Sciences")),
+    (rec("x:1", "华润微电子有限公司"), rec("y:1", "华润微电子有限公司无锡分公司")),
+    # a local unit of a firm based elsewhere; two registered names; a group and its listed company
+    (rec("x:1", "SK海力士", city="Icheon"), rec("y:1", "SK海力士半导体(中国)有限公司", aliases=["SK hynix Wuxi"])),
+    (rec("x:1", "英飞凌", city="Neubiberg"), rec("y:1", "英飞凌无锡")),
+    (rec("x:1", "华润微电子有限公司"), rec("y:1", "无锡华润华晶微电子有限公司")),
+    (rec("x:1", "紫光股份有限公司", aliases=["H3C"]), rec("y:1", "新华三技术有限公司", aliases=["H3C"])),
+    (rec("x:1", "浪潮集团", name_en="Inspur Group"), rec("y:1", "浪潮信息", aliases=["Inspur"], stock_code="000977")),
+    # a generic word shared, the distinctive core not
+    (rec("x:1", name_en="Lam Research Corporation"), rec("y:1", name_en="ACM Research, Inc.")),
 ])
 def test_similar_names_of_different_firms_stay_apart(a, b):
     comparison = compare_records(a, b)
@@ -159,6 +222,27 @@ def test_linking_evidence(a, b, feature):
     assert comparison.score >= ResolveSettings().same_threshold
     assert feature in {e.feature for e in comparison.evidence}
     assert all(len(e) == 3 and isinstance(e.detail, str) for e in comparison.evidence)
+
+
+def test_governments_zones_and_universities_merge_on_exact_names_only():
+    full = rec("a:1", "无锡市人民政府", "Wuxi Municipal People's Government", aliases=["无锡市政府"],
+               kind="government_body")
+    assert resolve([full, rec("b:1", "无锡市政府")]).canonical("b:1") == "a:1"  # an alias
+    assert resolve([full, rec("b:1", name_en="Wuxi Municipal People's Government")]).canonical("b:1") == "a:1"
+    near = compare_records(full, rec("b:1", "无锡政府"))  # no listed name: for review, not merged
+    assert near.score < ResolveSettings().same_threshold
+
+
+def test_a_contradicted_pair_is_not_same_and_blocks_a_chain():
+    parent = rec("a:1", "SK海力士", "SK hynix Inc.", city="Icheon", kind="listed_company", stock_code="000660.KS")
+    unit = rec("b:1", "SK海力士半导体(中国)有限公司", "SK hynix Semiconductor (China) Ltd.",
+               aliases=["SK hynix Wuxi"], city="无锡")
+    news = rec("c:1", "SK海力士")  # matches both: the parent exactly, the unit by its start
+    result = resolve([parent, unit, news])
+    assert result.decisions.get("a:1", "b:1").judgement is Judgement.NOT_SAME
+    assert "unit of a firm based in icheon" in result.decisions.get("a:1", "b:1").reason
+    assert result.canonical("c:1") == result.canonical("a:1") != result.canonical("b:1")
+    assert result.clustering.refused
 
 
 def test_codes_link_and_conflicting_codes_separate():

@@ -76,4 +76,4 @@ def short_name_variants(name: str) -> set[str]:
                 out.add(p.core + terms[0])
     elif len(p.core) >= 3:
         out.add(p.core)
-    return {x for x in out if len(x) >= 2 and x not in v.region_by_zh and x not in v.industry_zh}
+    return {x for x in out if len(x) >= 2 and x not in v.region_by_zh and x not in v.term_zh}

@@ -25,24 +25,42 @@ from ingest.normalize.legal import (
 )
 from ingest.normalize.vocab import clean_text, latin_words, vocabulary
 
-__all__ = ["NameParts", "acronyms", "parse_name", "split_industry_zh", "split_region_zh"]
+__all__ = ["NameParts", "acronyms", "name_numbers", "parse_name", "split_industry_zh", "split_region_zh",
+           "split_trailing_region_zh"]
 
 _ADMIN_SUFFIX = ("省", "市")
 MIN_CORE_ZH = 2  # a Chinese core of one character (华, 新) names nothing in particular
 
 
 def _region_of_text(text: str):
-    """The region a bracket qualifier or a city cell names (上海, 上海市, Shanghai), if any."""
-    v = vocabulary()
+    """The region a bracket qualifier or a city cell names (上海, 上海市, 惠山区, Shanghai), if any."""
     text = text.strip()
-    for suffix in _ADMIN_SUFFIX:
-        if text.endswith(suffix) and text[:-1] in v.region_by_zh:
-            text = text[:-1]
-    return v.region_by_zh.get(text) or v.region_by_latin.get(tuple(latin_words(text)))
+    return _region_zh(text) or vocabulary().region_by_latin.get(tuple(latin_words(text)))
+
+
+def _region_zh(text: str):
+    """The region a Chinese place name names, with its administrative word or without (无锡市, 惠山区)."""
+    v = vocabulary()
+    r = v.region_by_zh.get(text)
+    if r is None and len(text) > 2:
+        r = v.region_by_zh.get(text[:-1])
+        if r is not None and text[-1] not in _ADMIN_SUFFIX and text[-1] != r.suffix:
+            r = None
+    return r
+
+
+def _after_place(rest: str, r) -> str:
+    """The text after a leading place name, without the administrative word that may follow it."""
+    if rest[:1] in _ADMIN_SUFFIX or (r.suffix and rest.startswith(r.suffix)):
+        return rest[1:]
+    return rest
 
 
 def split_region_zh(key: str) -> tuple[str | None, str]:
-    """Strip leading places (江苏无锡…), but only if something distinctive is left."""
+    """Strip leading places (江苏无锡…), but only if something distinctive is left.
+
+    The region is the innermost place: 无锡市惠山区… is in Huishan, not merely in Wuxi.
+    """
     v = vocabulary()
     region = None
     for _ in range(2):
@@ -51,24 +69,39 @@ def split_region_zh(key: str) -> tuple[str | None, str]:
             r = v.region_by_zh.get(head)
             if r is None:
                 continue
-            rest = key[size:]
-            if rest[:1] in _ADMIN_SUFFIX:
-                rest = rest[1:]
+            rest = _after_place(key[size:], r)
             if len(split_industry_zh(rest)[0]) >= MIN_CORE_ZH:
-                region, key = region or r.id, rest
+                region, key = r.id, rest
                 break
         else:
             break
     return region, key
 
 
+def split_trailing_region_zh(base: str) -> tuple[str | None, str]:
+    """A place after the name proper (英飞凌无锡, 三星西安): the local unit of a firm, like a
+    bracketed place. Only when a distinctive core is left, and never a boilerplate word (中国)."""
+    v = vocabulary()
+    for size in (4, 3, 2):
+        if len(base) <= size:
+            continue
+        r = _region_zh(base[-size:])
+        if r is None or r.zh in v.boilerplate or r.id in v.boilerplate:
+            continue
+        rest = base[:-size]
+        if len(split_industry_zh(rest)[0]) >= MIN_CORE_ZH:
+            return r.id, rest
+    return None, base
+
+
 def split_industry_zh(text: str) -> tuple[str, list[str]]:
     """Peel industry terms off the end: 华润微电子 -> (华润, [微电子]); 银行 -> ("", [银行])."""
     v = vocabulary()
     terms: list[str] = []
+    longest = _longest_term_zh()
     while text:
-        for size in range(min(6, len(text)), 0, -1):
-            if text[-size:] in v.industry_zh:
+        for size in range(min(longest, len(text)), 0, -1):
+            if text[-size:] in v.term_zh:
                 terms.insert(0, text[-size:])
                 text = text[:-size]
                 break
@@ -77,12 +110,69 @@ def split_industry_zh(text: str) -> tuple[str, list[str]]:
     return text, terms
 
 
+@lru_cache(maxsize=1)
+def _longest_term_zh() -> int:
+    return max(map(len, vocabulary().term_zh), default=1)
+
+
 @lru_cache(maxsize=4096)
 def _industry(concepts: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(direct concepts, closure, non-weak part of the closure) for a tuple of concept ids."""
     v = vocabulary()
     closure = frozenset(c for cid in concepts for c in v.concepts[cid].closure)
     return frozenset(concepts), closure, frozenset(c for c in closure if not v.concepts[c].weak)
+
+
+_ZH_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+              "九": 9}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000}
+_ZH_NUMERAL = "".join(_ZH_DIGITS) + "".join(_ZH_UNITS)
+_ZH_NUMERAL_SET = frozenset(_ZH_NUMERAL)
+_DIGITS = re.compile(r"\d+")
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9, "x": 10}
+
+
+def _zh_int(s: str) -> int:
+    """五十八 -> 58, 二 -> 2, 十二 -> 12; digit by digit when there is no 十/百/千 (一零 -> 10)."""
+    if not any(ch in _ZH_UNITS for ch in s):
+        return int("".join(str(_ZH_DIGITS[ch]) for ch in s))
+    total = current = 0
+    for ch in s:
+        if ch in _ZH_DIGITS:
+            current = _ZH_DIGITS[ch]
+        else:
+            total += (current or 1) * _ZH_UNITS[ch]
+            current = 0
+    return total + current
+
+
+@lru_cache(maxsize=1)
+def _zh_number_re() -> re.Pattern[str]:
+    n = vocabulary().numbers
+    assert n is not None
+    prefix = "|".join(map(re.escape, n.zh_ordinal_prefix))
+    counters = "|".join(map(re.escape, n.zh_counters))
+    return re.compile(f"(?:{prefix})([{_ZH_NUMERAL}]+)|([{_ZH_NUMERAL}]+)(?={counters})")
+
+
+def name_numbers(text: str, words: list[str] | None = None) -> frozenset[str]:
+    """The numbers in a cleaned name (numbers.yaml): digits, Chinese numerals before a counter
+    or after 第, Roman numerals and ordinal words. 二期 and Phase II both give '2'.
+    `words`: latin_words(text), when the caller has them."""
+    n = vocabulary().numbers
+    assert n is not None
+    out = {str(int(d)) for d in _DIGITS.findall(text)} if any(ch.isdigit() for ch in text) else set()
+    if not _ZH_NUMERAL_SET.isdisjoint(text):
+        for m in _zh_number_re().finditer(text):
+            out.add(str(_zh_int(m.group(1) or m.group(2))))
+    if words is None:
+        words = latin_words(text)
+    for i, w in enumerate(words):
+        if w in n.en_ordinals:
+            out.add(str(n.en_ordinals[w]))
+        elif w in _ROMAN and (len(w) > 1 or (i > 0 and words[i - 1] in n.en_series_words)):
+            out.add(str(_ROMAN[w]))
+    return frozenset(out)
 
 
 @dataclass(frozen=True)
@@ -100,6 +190,11 @@ class NameParts:
     strong_industry: frozenset[str]  # the non-weak ones: these can conflict
     tokens: tuple[str, ...]  # Chinese: place, core, industry terms; Latin: the words
     acronyms: frozenset[str]  # Latin names: initials of their words (smic, tsmc)
+    numbers: frozenset[str] = frozenset()  # 二期, Phase II, Fab 7, 第五十八: see numbers.yaml
+    kinds: frozenset[str] = frozenset()  # kinds of organisation named anywhere: 科学院 and 研究所 in 中国科学院…研究所
+    units: frozenset[str] = frozenset()  # the kinds that are parts of a parent (institute, branch, plant)
+    place_bound: bool = False  # names a government, zone or university: its place is its identity
+    group: bool = False  # names a group (集团, Group), which legal-form stripping hides
 
 
 @lru_cache(maxsize=200_000)
@@ -115,7 +210,9 @@ def parse_name(s: str) -> NameParts:
     ('jiangsu', '长电', ['technology'])
     """
     key = normalize_org_name(s)
-    text = _drop_boilerplate_brackets(clean_text(s))
+    cleaned = clean_text(s)
+    extra = _extras(cleaned)
+    text = _drop_boilerplate_brackets(cleaned)
     qualifier = None
     for m in _BRACKET_RE.finditer(text):
         r = _region_of_text(m.group(1))
@@ -124,23 +221,39 @@ def parse_name(s: str) -> NameParts:
             text = text.replace(m.group(0), " ")
     tokens = _strip_legal_tokens(tokenize(text)) if qualifier else list(_legal_stripped_tokens(s))
     if is_chinese(key):
-        return _parse_zh(key, "".join(_word(t) for t in tokens), qualifier)
-    return _parse_latin(key, [_word(t) for t in tokens], qualifier, acronyms(s))
+        return _parse_zh(key, "".join(_word(t) for t in tokens), qualifier, extra)
+    return _parse_latin(key, [_word(t) for t in tokens], qualifier, acronyms(s), extra)
 
 
-def _parse_zh(key: str, joined: str, qualifier: str | None) -> NameParts:
+_LATIN = re.compile(r"[a-z0-9]")
+
+
+def _extras(cleaned: str) -> tuple[frozenset[str], bool]:
+    """What legal-form stripping would hide: numbers and whether the name is a group's."""
+    v = vocabulary()
+    words = latin_words(cleaned) if cleaned.isascii() or _LATIN.search(cleaned) else []
+    group = any(g in words if g.isascii() else g in cleaned for g in v.group_words)
+    return name_numbers(cleaned, words), group
+
+
+def _parse_zh(key: str, joined: str, qualifier: str | None, extra: tuple[frozenset[str], bool]) -> NameParts:
     v = vocabulary()
     region, base = split_region_zh(joined)
     head = joined[: len(joined) - len(base)]
+    trailing, rest = split_trailing_region_zh(base)
+    if trailing:  # 英飞凌无锡: the Wuxi unit of 英飞凌, like 英飞凌(无锡)
+        qualifier, base = qualifier or trailing, rest
     core, terms = split_industry_zh(base)
-    if core in v.region_by_zh:  # 江苏银行: the place was all there was besides the industry
-        region, head, core = region or v.region_by_zh[core].id, head + core, ""
+    place = _region_zh(core) if core else None
+    if place is not None:  # 江苏银行, 江苏省人民政府: the place was all there was besides the terms
+        region, head, core = place.id, head + core, ""
     seg = tuple(t for t in (head, core, *terms) if t)
-    return _parts(key, True, region or qualifier, qualifier, base, core, [v.industry_zh[t] for t in terms], seg,
-                  frozenset())
+    return _parts(key, True, region or qualifier, qualifier, base, core, [v.term_zh[t] for t in terms], seg,
+                  frozenset(), extra)
 
 
-def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozenset[str]) -> NameParts:
+def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozenset[str],
+                 extra: tuple[frozenset[str], bool]) -> NameParts:
     v = vocabulary()
     concepts, region, core_words, base_words = [], None, [], []
     i = 0
@@ -149,8 +262,8 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
             phrase = tuple(words[i:i + n])
             if len(phrase) < n:
                 continue
-            if phrase in v.industry_en:
-                concepts.append(v.industry_en[phrase])
+            if phrase in v.term_en:
+                concepts.append(v.term_en[phrase])
                 base_words += phrase
                 break
             if phrase in v.region_by_latin:
@@ -166,12 +279,41 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
         i += n
     base = "".join(w for w in base_words if w not in STOPWORDS)
     return _parts(key, False, region or qualifier, qualifier, base, "".join(core_words), concepts,
-                  tuple(words), acr)
+                  tuple(words), acr, extra)
 
 
-def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr) -> NameParts:
+@lru_cache(maxsize=1)
+def _org_terms_zh() -> tuple[tuple[str, ...], dict[str, str]]:
+    """Chinese words for kinds of organisation of two characters or more, longest first."""
+    v = vocabulary()
+    terms = {t: c for t, c in v.term_zh.items() if c in v.org_concepts and len(t) >= 2}
+    return tuple(sorted(terms, key=lambda t: (-len(t), t))), terms
+
+
+def _kinds_zh(text: str) -> set[str]:
+    """Kinds of organisation named anywhere in a Chinese name, longest word first at each place:
+    江南大学物联网工程学院 names a university and a college, 中国科学院 an academy (not a 学院)."""
+    terms, concept = _org_terms_zh()
+    out: set[str] = set()
+    i = 0
+    while i < len(text):
+        for t in terms:
+            if text.startswith(t, i):
+                out.add(concept[t])
+                i += len(t)
+                break
+        else:
+            i += 1
+    return out
+
+
+def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr, extra) -> NameParts:
+    v = vocabulary()
     direct, closure, strong = _industry(tuple(concepts))
-    return NameParts(key, chinese, region, qualifier, base, core, direct, closure, strong, tokens, acr)
+    numbers, group = extra
+    kinds = frozenset((direct & v.org_concepts) | (_kinds_zh(key) if chinese else set()))
+    return NameParts(key, chinese, region, qualifier, base, core, direct, closure, strong, tokens, acr, numbers,
+                     kinds, kinds & v.unit_concepts, bool(direct & v.place_bound_concepts), group)
 
 
 def acronyms(s: str) -> frozenset[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -70,6 +70,7 @@ class Region:
     abbr: str | None
     latin: tuple[tuple[str, ...], ...]  # word sequences naming it
     parent: str | None
+    suffix: str | None = None  # administrative word that may follow the Chinese name (区 of 惠山区)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,19 @@ class Concept:
     en: tuple[tuple[str, ...], ...]
     closure: frozenset[str]  # itself and every broader concept
     weak: bool
+    unit: bool = False  # a part of a parent organisation (研究所, 分公司, fab)
+    place_bound: bool = False  # a body defined by its place (人民政府, 开发区, 大学)
+    org: bool = False  # says what kind of organisation, not what it does (研究所, 人民政府, 科学院)
+
+
+@dataclass(frozen=True)
+class NumberWords:
+    """numbers.yaml: when a Chinese numeral or a Latin letter is a number in a name."""
+
+    zh_counters: tuple[str, ...]
+    zh_ordinal_prefix: tuple[str, ...]
+    en_series_words: frozenset[str]
+    en_ordinals: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -97,9 +111,18 @@ class Vocabulary:
     abbreviated_regions: tuple[Region, ...]  # those with a one-character form (上海 -> 沪)
     ancestors: dict[str, tuple[str, ...]]
     concepts: dict[str, Concept]
-    industry_zh: dict[str, str]  # term -> concept id
+    industry_zh: dict[str, str]  # term -> concept id (industry_terms.yaml only: text extraction uses these)
     industry_en: dict[tuple[str, ...], str]
     short_forms: tuple[tuple[str, str], ...]
+    # Descriptive words name parsing peels off the core: industry terms plus org_terms.yaml.
+    term_zh: dict[str, str] = field(default_factory=dict)
+    term_en: dict[tuple[str, ...], str] = field(default_factory=dict)
+    unit_concepts: frozenset[str] = frozenset()
+    place_bound_concepts: frozenset[str] = frozenset()
+    org_concepts: frozenset[str] = frozenset()  # kinds of organisation: agree on kind, not on trade
+    group_words: frozenset[str] = frozenset()  # 集团, group: a group, not its listed company
+    registered_zh: tuple[str, ...] = ()  # endings of a registered Chinese name (有限公司)
+    numbers: NumberWords | None = None
 
     def region(self, region_id: str | None) -> Region | None:
         return self.region_by_id.get(region_id) if region_id else None
@@ -146,13 +169,19 @@ def vocabulary() -> Vocabulary:
     for row in _load("regions.yaml"):
         latin = {(row["id"],)} | {_words(x) for x in row.get("en", [])}
         regions.append(Region(row["id"], clean_text(row["zh"]), row.get("abbr"),
-                              tuple(sorted(latin, key=lambda w: (-len(w), w))), row.get("parent")))
+                              tuple(sorted(latin, key=lambda w: (-len(w), w))), row.get("parent"),
+                              row.get("suffix")))
     ids = {r.id for r in regions}
     for r in regions:
         if r.parent and r.parent not in ids:
             raise ValueError(f"regions.yaml: {r.id} has unknown parent {r.parent}")
-    raw = _load("industry_terms.yaml")
+    industry_rows = _load("industry_terms.yaml")
+    org_rows = _load("org_terms.yaml")
+    org_ids = {row["id"] for row in org_rows if not row.get("weak")}
+    raw = industry_rows + org_rows
     broader = {row["id"]: set(row.get("broader", [])) for row in raw}
+    if len(broader) != len(raw):
+        raise ValueError("industry_terms.yaml / org_terms.yaml: a concept id is listed twice")
     concepts: dict[str, Concept] = {}
     for row in raw:
         unknown = broader[row["id"]] - broader.keys()
@@ -166,7 +195,12 @@ def vocabulary() -> Vocabulary:
                 todo.extend(broader[c])
         concepts[row["id"]] = Concept(row["id"], tuple(clean_text(t) for t in row.get("zh", [])),
                                       tuple(_words(t) for t in row.get("en", [])),
-                                      frozenset(closure), bool(row.get("weak", False)))
+                                      frozenset(closure), bool(row.get("weak", False)),
+                                      bool(row.get("unit", False)), bool(row.get("place_bound", False)),
+                                      bool(row.get("org", row["id"] in org_ids)))
+    industry_ids = {row["id"] for row in industry_rows}
+    industry = [c for c in concepts.values() if c.id in industry_ids]
+    numbers = _load("numbers.yaml")
     return Vocabulary(
         legal_zh=legal_zh,
         legal_zh_set=frozenset(legal_zh),
@@ -182,7 +216,20 @@ def vocabulary() -> Vocabulary:
         abbreviated_regions=tuple(r for r in regions if r.abbr),
         ancestors=_ancestors(regions),
         concepts=concepts,
-        industry_zh={t: c.id for c in concepts.values() for t in c.zh},
-        industry_en={t: c.id for c in concepts.values() for t in c.en},
+        industry_zh={t: c.id for c in industry for t in c.zh},
+        industry_en={t: c.id for c in industry for t in c.en},
         short_forms=tuple((clean_text(a), clean_text(b)) for a, b in _load("short_forms.yaml")),
+        term_zh={t: c.id for c in concepts.values() for t in c.zh},
+        term_en={t: c.id for c in concepts.values() for t in c.en},
+        unit_concepts=frozenset(c.id for c in concepts.values() if c.unit),
+        place_bound_concepts=frozenset(c.id for c in concepts.values() if c.place_bound),
+        org_concepts=frozenset(c.id for c in concepts.values() if c.org or c.unit or c.place_bound),
+        group_words=frozenset(clean_text(x) for x in legal.get("group", [])),
+        registered_zh=tuple(clean_text(x) for x in legal.get("registered", [])),
+        numbers=NumberWords(
+            zh_counters=_by_length([clean_text(x) for x in numbers["zh_counters"]]),
+            zh_ordinal_prefix=tuple(clean_text(x) for x in numbers["zh_ordinal_prefix"]),
+            en_series_words=frozenset(w for x in numbers["en_series_words"] for w in _words(x)),
+            en_ordinals={_words(k)[0]: int(v) for k, v in numbers["en_ordinals"].items()},
+        ),
     )

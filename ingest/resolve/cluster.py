@@ -151,7 +151,7 @@ def _gc_paused() -> Iterator[None]:
 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,
              previous: Mapping[str, str] | None) -> Resolution:
-    feats = [features(r) for r in records]
+    feats = [features(r, s) for r in records]
     seen: set[str] = set()
     for f in feats:
         if f.record_id in seen:

@@ -15,21 +15,33 @@ from ingest.normalize.names import NameParts, parse_name, short_name_variants
 from ingest.normalize.pinyin import pinyin_variants
 from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.keys import RecordKeys, record_keys, split_values
+from ingest.resolve.settings import ResolveSettings
 
-__all__ = ["RecordFeatures", "features", "record_names", "regions_related"]
+__all__ = ["RecordFeatures", "features", "place_within", "record_names", "regions_related"]
 
 REQUIRED = ("record_id", "source")
 
 
 def _region_id(value: str) -> str | None:
-    """A city cell (无锡市, Wuxi, Wuxi City) as a region id, else its cleaned text."""
+    """A city cell (无锡市, 惠山区, Wuxi, Wuxi City) as a region id, else its cleaned text."""
     text = clean_text(value).strip()
-    for suffix in ("市", "省", " city", " province", " shi"):
+    for suffix in ("市", "省", "区", "县", " city", " province", " shi", " district", " county"):
         if text.endswith(suffix) and len(text) > len(suffix) + 1:
             text = text[: -len(suffix)].strip()
     v = vocabulary()
     r = v.region_by_zh.get(text) or v.region_by_latin.get(tuple(text.split()))
     return r.id if r else (text or None)
+
+
+def place_within(place: str | None, area: str) -> bool:
+    """True when `place` (a region id or an unlisted city's text) is `area` or lies inside it."""
+    return bool(place) and area in vocabulary().region_ancestors(place)  # type: ignore[arg-type]
+
+
+def _registered(text: str) -> bool:
+    """A Chinese name that ends in a registered legal form (…有限公司): the name of one legal entity."""
+    cleaned = clean_text(text).strip()
+    return cleaned.endswith(vocabulary().registered_zh)
 
 
 def regions_related(a: str | None, b: str | None) -> bool | None:
@@ -86,6 +98,12 @@ class RecordFeatures:
     kind: str | None
     strong_keys: frozenset[str]  # "stock:688981.SH", "credit:91…"
     name_keys: frozenset[str]  # the normalised names, for the exact-match shortcut
+    # Record-level facts the pairwise name scores cannot see (see score.record_caps):
+    qualifiers: frozenset[str] = frozenset()  # places qualifying any name: 华虹(无锡), SK hynix Wuxi
+    registered: frozenset[str] = frozenset()  # bases of its registered Chinese names (…有限公司)
+    listed: bool = False  # has a stock code or is of kind listed_company
+    group_named: bool = False  # some name marks a group (浪潮集团, Inspur Group)
+    place_bound: bool = False  # a government, agency, zone or university (by kind or by name)
 
 
 def _name_features(text: str) -> NameFeatures | None:
@@ -98,8 +116,9 @@ def _name_features(text: str) -> NameFeatures | None:
     return NameFeatures(text, parts, frozenset(), frozenset(), frozenset(short_name_variants(text)))
 
 
-def features(record: Mapping[str, Any]) -> RecordFeatures:
+def features(record: Mapping[str, Any], settings: ResolveSettings | None = None) -> RecordFeatures:
     """Prepare one record; raises ValueError when record_id or source is missing."""
+    s = settings or ResolveSettings()
     for name in REQUIRED:
         if not record.get(name):
             raise ValueError(f"record lacks {name}: {dict(record)!r:.200}")
@@ -113,5 +132,11 @@ def features(record: Mapping[str, Any]) -> RecordFeatures:
     city = _region_id(str(record["city"])) if record.get("city") else None
     sectors = frozenset(clean_text(s).strip() for s in split_values(record.get("sectors")) if s.strip())
     kind = clean_text(str(record["kind"])).strip() if record.get("kind") else None
-    return RecordFeatures(str(record["record_id"]), str(record["source"]), names, keys, city, sectors,
-                          kind or None, keys.keys, frozenset(n.parts.key for n in names))
+    return RecordFeatures(
+        str(record["record_id"]), str(record["source"]), names, keys, city, sectors, kind or None, keys.keys,
+        frozenset(n.parts.key for n in names),
+        qualifiers=frozenset(n.parts.qualifier for n in names if n.parts.qualifier),
+        registered=frozenset(n.parts.base for n in names if n.parts.chinese and _registered(n.text)),
+        listed=bool(keys.stock_codes) or kind in s.listed_kinds,
+        group_named=any(n.parts.group for n in names),
+        place_bound=kind in s.place_bound_kinds or any(n.parts.place_bound for n in names))

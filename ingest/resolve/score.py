@@ -17,8 +17,10 @@ from typing import Any, NamedTuple
 from rapidfuzz import fuzz
 
 from ingest.normalize.names import NameParts
+from ingest.normalize.parts import split_industry_zh
 from ingest.normalize.pinyin import pinyin_initials
-from ingest.resolve.features import NameFeatures, RecordFeatures, features, regions_related
+from ingest.normalize.vocab import vocabulary
+from ingest.resolve.features import NameFeatures, RecordFeatures, features, place_within, regions_related
 from ingest.resolve.keys import key_conflicts
 from ingest.resolve.settings import ResolveSettings
 
@@ -27,6 +29,9 @@ __all__ = ["Comparison", "Evidence", "compare", "compare_records"]
 # Features relating a short form to the full name it abbreviates: a short form names the main
 # company, so a place qualifier on the full name does not make it a subsidiary (盛合晶微).
 SHORT_FORMS = ("short_name", "abbreviation")
+# The only name evidence that may merge governments, zones and universities besides an exact
+# name: a romanisation of the same name (江南大学 ~ Jiangnan University), places equal.
+PLACE_BOUND_FEATURES = ("name_exact", "pinyin_name", "pinyin_core")
 
 
 COMPANY_KINDS = {"company", "listed_company"}
@@ -54,13 +59,17 @@ def _industry_relation(x: NameParts, y: NameParts) -> str:
 
     Same: a word in common (微电子 ~ Microelectronics). Conflict: both have specific words and
     nothing in common even through broader concepts (电力 vs 微电子). Weak words (科技,
-    international) can agree but never conflict.
+    international) can agree but never conflict. Words for kinds of organisation (研究所,
+    人民政府) are compared apart: two institutes agree on being institutes, not on a trade.
     """
-    if x.strong_industry and y.strong_industry and not x.strong_industry & y.strong_industry:
-        return "conflict"
-    if x.concepts & y.concepts:
+    org = vocabulary().org_concepts  # kinds of organisation (研究所, 人民政府) agree apart from trades
+    for xs, ys in ((x.strong_industry - org, y.strong_industry - org), (x.strong_industry & org, y.strong_industry & org)):
+        if xs and ys and not xs & ys:
+            return "conflict"
+    xc, yc = x.concepts - org, y.concepts - org
+    if xc & yc or (not xc and not yc and x.concepts & y.concepts):  # 大学 ~ University: the kind is all
         return "same"
-    return "differ" if x.concepts and y.concepts else "compatible"
+    return "differ" if xc and yc else "compatible"
 
 
 def _core_match(x: NameParts, y: NameParts, s: ResolveSettings, long_core: int) -> list[Evidence]:
@@ -82,6 +91,17 @@ def _is_subsequence(short: str, long: str) -> bool:
     return all(ch in it for ch in short)
 
 
+def _organisational(rest: str) -> bool:
+    """True when text is only descriptive words and names a kind or part of an organisation:
+    人民政府 + 国有资产监督管理委员会, 中科院 + 计算所. Such a rest makes no short form."""
+    core, terms = split_industry_zh(rest)
+    if core or not terms:
+        return False
+    v = vocabulary()
+    org = v.unit_concepts | v.place_bound_concepts
+    return any(v.term_zh[t] in org for t in terms)
+
+
 def _zh_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Evidence]:
     x, y = a.parts, b.parts
     out = []
@@ -89,7 +109,9 @@ def _zh_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Evide
         out.append(Evidence("name_base", s.name_base, f"same name without place: {x.base}"))
     (short, _), (long, long_f) = sorted(((x, a), (y, b)), key=lambda p: (len(p[0].base), p[0].base))
     if len(short.base) >= 3 and short.base != long.base:
-        if long.base.startswith(short.base):
+        if long.base.startswith(short.base) and _organisational(long.base[len(short.base):]):
+            pass  # 人民政府 is not a short form of 人民政府国有资产监督管理委员会
+        elif long.base.startswith(short.base):
             out.append(Evidence("short_name", s.short_name, f"{short.base} is the start of {long.base}"))
         elif short.key in long_f.variants or short.base in long_f.variants:
             out.append(Evidence("short_name", s.short_name, f"{short.key} is a contraction of {long.key}"))
@@ -118,13 +140,15 @@ def _latin_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Ev
     # Shared generic words make names look alike; what must be alike is the core.
     if x.core and y.core:
         core_factor = fuzz.ratio(x.core, y.core) / 100
+        if x.core != y.core and min(len(x.core), len(y.core)) < s.fuzzy_min_core:
+            core_factor = 0.0  # a short core is the distinctive part: acm research is not lam research
     else:  # one is all generic words ("semiconductor manufacturing international"): weak evidence
         core_factor = 1.0 if x.core == y.core else s.one_core_factor
     ratio = fuzz.token_sort_ratio(tx, ty) / 100
     if ratio * core_factor >= 0.5:
         out.append(Evidence("fuzzy_name", round(ratio * weight * core_factor, 3),
                             f"token similarity {ratio:.2f} (cores {core_factor:.2f}): {tx} ~ {ty}"))
-    if min(len(tx), len(ty)) >= s.partial_min_length:
+    if core_factor and min(len(tx), len(ty)) >= s.partial_min_length:
         partial = fuzz.partial_ratio(tx, ty) / 100
         if partial >= 0.8:
             out.append(Evidence("partial_name", round(partial * s.partial_weight * core_factor, 3),
@@ -149,11 +173,28 @@ def _cross_pair(z: NameFeatures, latin: NameParts, s: ResolveSettings) -> list[E
     return out
 
 
-def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> tuple[list[Evidence], float]:
-    """Evidence for one pair of names, and the cap that contradictions between them impose."""
+class NameMatch(NamedTuple):
+    evidence: list[Evidence]  # capped values, reasons appended to the details
+    cap: float  # the cap the contradictions between the names impose
+    raw: float  # the best value before any cap: how alike the names look
+    hard: tuple[str, ...]  # contradictions that make the pair two entities however alike the names
+
+
+def _fmt(values: frozenset[str]) -> str:
+    return "/".join(sorted(values)) or "none"
+
+
+def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:
+    """Evidence for one pair of names, the cap that contradictions between them impose, and the
+    contradictions that are hard (different numbers, a parent and its unit, a place-bound body
+    of another place).
+
+    place_bound: one of the records is a government, zone or university, whose names differ
+    only in the place: only an exact name or a romanisation with the same place may merge them.
+    """
     x, y = a.parts, b.parts
     if x.key == y.key:
-        return [Evidence("name_exact", s.name_exact, f"same normalised name: {x.key}")], 1.0
+        return NameMatch([Evidence("name_exact", s.name_exact, f"same normalised name: {x.key}")], 1.0, 1.0, ())
     if x.chinese and y.chinese:
         found = _zh_pair(a, b, s)
     elif not x.chinese and not y.chinese:
@@ -161,24 +202,47 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> tupl
     else:
         found = _cross_pair(a, y, s) if x.chinese else _cross_pair(b, x, s)
     if not found:
-        return [], 1.0
-    cap, why = 1.0, []
+        return NameMatch([], 1.0, 0.0, ())
+    raw = max(e.value for e in found)
+    cap, why, hard = 1.0, [], []
     rel = _industry_relation(x, y)
     if rel in ("conflict", "differ"):
         cap = min(cap, s.industry_conflict_cap if rel == "conflict" else s.industry_differ_cap)
-        why.append(f"industries {rel} ({'/'.join(sorted(x.concepts))} vs {'/'.join(sorted(y.concepts))})")
-    if regions_related(x.region, y.region) is False:
+        why.append(f"industries {rel} ({_fmt(x.concepts)} vs {_fmt(y.concepts)})")
+    if x.numbers != y.numbers:  # 基金 vs 基金二期, Fab 7 vs Fab 9
+        hard.append(f"numbers differ ({_fmt(x.numbers)} vs {_fmt(y.numbers)})")
+    # One name is the other plus a unit word (中国科学院 + 研究所): a parent and its unit. A unit
+    # word in place of another kind (大学 -> 学院) is a change of kind, which the industry
+    # relation already weighs.
+    if x.units != y.units and (x.kinds < y.kinds or y.kinds < x.kinds):
+        hard.append(f"a parent and its unit ({_fmt(x.kinds)} vs {_fmt(y.kinds)})")
+    # Different places are a conflict, also when one contains the other: 江阴 is in 无锡, yet
+    # 江阴市人民政府 is not the 无锡 government.
+    if x.region and y.region and x.region != y.region:
         found = [e._replace(value=round(e.value * s.region_conflict_factor, 3)) for e in found]
         why.append(f"places conflict ({x.region} vs {y.region})")
+    if place_bound:
+        if x.region != y.region:
+            hard.append(f"a government, zone or university of another place ({x.region or 'none'} vs "
+                        f"{y.region or 'none'})")
+        elif not any(e.feature in PLACE_BOUND_FEATURES for e in found):
+            cap = min(cap, s.place_bound_cap)
+            why.append("a government, zone or university: only an exact name merges")
+        else:
+            found = [e if e.feature in PLACE_BOUND_FEATURES else e._replace(value=min(e.value, s.place_bound_cap))
+                     for e in found]
     if bool(x.qualifier) != bool(y.qualifier) and not any(e.feature in SHORT_FORMS for e in found):
         cap = min(cap, s.qualifier_cap)
         why.append(f"only one is qualified by a place ({x.qualifier or y.qualifier}): parent vs subsidiary?")
     if not x.core and not y.core and x.industry != y.industry:
         cap = min(cap, s.empty_core_cap)
         why.append("only generic words, and they differ")
+    if hard:
+        cap = min(cap, s.contradiction_cap)
+    why += hard
     if why:
         found = [e._replace(value=min(e.value, cap), detail=f"{e.detail}; {'; '.join(why)}") for e in found]
-    return found, cap
+    return NameMatch(found, cap, raw, tuple(hard))
 
 
 def _context(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[Evidence]:
@@ -201,27 +265,66 @@ def _context(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[E
 
 
 def _best_name_evidence(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings
-                        ) -> tuple[list[Evidence], float, float]:
-    """The strongest instance of each name feature over all name pairs, the best value and its cap."""
+                        ) -> tuple[list[Evidence], float, float, tuple[str, ...]]:
+    """The strongest instance of each name feature over all name pairs, the best value, its cap,
+    and the hard contradictions of the best pair when its names look alike (raw value at least
+    unsure_threshold): then the records are two entities, not merely unlike."""
     found: list[Evidence] = []
-    best, best_cap = 0.0, 1.0
+    best, best_cap, hard = 0.0, 1.0, ()
+    place_bound = a.place_bound or b.place_bound
     for na in a.names:
         for nb in b.names:
-            evidence, cap = _name_evidence(na, nb, s)
-            if evidence:
-                top = max(e.value for e in evidence)
-                if (top, cap) > (best, best_cap):
-                    best, best_cap = top, cap
-                found.extend(evidence)
+            match = _name_evidence(na, nb, s, place_bound)
+            if match.evidence:
+                top = max(e.value for e in match.evidence)
+                if (top, match.cap) > (best, best_cap):
+                    best, best_cap = top, match.cap
+                    hard = match.hard if match.raw >= s.unsure_threshold else ()
+                found.extend(match.evidence)
     found.sort(key=lambda e: (-e.value, e.feature, e.detail))
     strongest: dict[str, Evidence] = {}
     for e in found:  # the strongest instance of each feature, for the explanation
         strongest.setdefault(e.feature, e)
-    return list(strongest.values()), best, best_cap
+    return list(strongest.values()), best, best_cap, hard
+
+
+def _local_unit(a: RecordFeatures, b: RecordFeatures) -> str | None:
+    """a is qualified by places (SK hynix Wuxi, 华虹半导体(无锡)) and b, unqualified, is based in
+    a city outside them: a is the local unit of the firm b names. None when b has no city or its
+    city lies in a's place (盛合晶微半导体(江阴) and a 盛合晶微 based in 江阴)."""
+    if not a.qualifiers or b.qualifiers or not b.city:
+        return None
+    if any(place_within(b.city, q) for q in a.qualifiers):
+        return None
+    return f"{a.record_id} is the {'/'.join(sorted(a.qualifiers))} unit of a firm based in {b.city}"
+
+
+def record_contradictions(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[Evidence]:
+    """Contradictions between the records as wholes, each with the cap it imposes on names: a
+    local unit and the firm it belongs to; two different registered Chinese names (two legal
+    entities); an unlisted group and a listed company not named as one."""
+    out = []
+    why = _local_unit(a, b) or _local_unit(b, a)
+    if why:
+        out.append(Evidence("local_unit", s.contradiction_cap, why))
+    if a.registered and b.registered and not a.registered & b.registered:
+        out.append(Evidence("registered_names", s.contradiction_cap,
+                            f"registered names differ: {_fmt(a.registered)} vs {_fmt(b.registered)}"))
+    for g, other in ((a, b), (b, a)):
+        if g.group_named and not g.listed and other.listed and not other.group_named:
+            out.append(Evidence("group_vs_listed", s.contradiction_cap,
+                                f"{g.record_id} is a group, {other.record_id} a listed company"))
+            break
+    return out
 
 
 def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | None = None) -> Comparison:
-    """Score a pair of prepared records. Shared strong keys give 1.0; conflicting codes cap it."""
+    """Score a pair of prepared records. Shared strong keys give 1.0; conflicting codes cap it.
+
+    Contradictions (different credit codes; for names that look alike, different numbers, a
+    parent and its unit, a local unit, two registered names...) are returned as `conflicts`:
+    the pair is then judged not the same, which also keeps a third record from joining them.
+    """
     s = settings or ResolveSettings()
     conflicts = tuple(key_conflicts(a.keys, b.keys)) if a.strong_keys and b.strong_keys else ()
     hard = tuple(c for c in conflicts if c.startswith("credit"))
@@ -229,11 +332,20 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
     if shared and not hard:
         return Comparison(1.0, tuple(Evidence("shared_key", 1.0, f"both have {k}") for k in shared))
     same_names = sorted(a.name_keys & b.name_keys)
+    contradictions: tuple[str, ...] = ()
     if same_names:  # nothing can score higher: skip the other features
         evidence = [Evidence("name_exact", s.name_exact, f"same normalised name: {same_names[0]}")]
         best, best_cap = s.name_exact, 1.0
     else:
-        evidence, best, best_cap = _best_name_evidence(a, b, s)
+        evidence, best, best_cap, contradictions = _best_name_evidence(a, b, s)
+    if best >= s.unsure_threshold:
+        against = record_contradictions(a, b, s)
+        if against:
+            best_cap = min(best_cap, s.contradiction_cap)
+            note = "; ".join(e.detail for e in against)
+            evidence = [e._replace(value=min(e.value, best_cap), detail=f"{e.detail}; {note}") for e in evidence]
+            evidence += against
+            contradictions += tuple(e.detail for e in against)
     score = best
     if score > 0:
         context = _context(a, b, s)
@@ -243,10 +355,10 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
         cap = 0.0 if hard else s.stock_conflict_cap
         score = min(score, cap)
         evidence += [Evidence("code_conflict", cap, c) for c in conflicts]
-    return Comparison(round(max(0.0, min(1.0, score)), 4), tuple(evidence), hard)
+    return Comparison(round(max(0.0, min(1.0, score)), 4), tuple(evidence), hard + contradictions)
 
 
 def compare_records(a: Mapping[str, Any], b: Mapping[str, Any],
                     settings: ResolveSettings | None = None) -> Comparison:
     """compare() for plain record dicts, for notebooks and one-off checks."""
-    return compare(features(a), features(b), settings)
+    return compare(features(a, settings), features(b, settings), settings)

@@ -43,6 +43,7 @@ class ResolveSettings:
     partial_weight: float = _s(0.8, "multiplier on partial_ratio (only for names of >= partial_min_length)")
     partial_min_length: int = _s(12, "shorter names never score by substring")
     one_core_factor: float = _s(0.5, "multiplier on fuzzy similarity when only one name has a distinctive core")
+    fuzzy_min_core: int = _s(5, "Latin cores shorter than this must be equal for fuzzy evidence (acm vs lam research)")
     fuzzy_zh_weight: float = _s(0.7, "multiplier on character ratio for Chinese names (cores differ: 长电 vs 长城)")
 
     # Caps: contradictions that outweigh any name similarity.
@@ -52,6 +53,12 @@ class ResolveSettings:
     stock_conflict_cap: float = _s(0.3, "cap when both have codes on the same market and none is shared")
     qualifier_cap: float = _s(0.65, "cap when only one name carries a place qualifier (华虹半导体(无锡): a subsidiary)")
     empty_core_cap: float = _s(0.5, "cap on fuzzy similarity of names made only of generic words that differ")
+    place_bound_cap: float = _s(0.7, "cap on evidence short of an exact name or pinyin for governments, zones, "
+                                     "universities (review only)")
+    contradiction_cap: float = _s(0.5, "cap when names look alike but the records contradict: different numbers "
+                                       "(基金 vs 基金二期), a parent and its unit (中国科学院 vs its 研究所), a "
+                                       "government of another place, a local unit (SK hynix Wuxi), different "
+                                       "registered names, a group vs a listed company; judged not the same")
 
     # Context: added to the name score when the name score is positive.
     city_agree: float = _s(0.05, "bonus when the records' cities agree")
@@ -59,6 +66,11 @@ class ResolveSettings:
     sector_overlap: float = _s(0.05, "bonus when the records share a sector")
     sector_disjoint: float = _s(-0.05, "penalty when both list sectors and none is shared")
     kind_conflict: float = _s(-0.3, "penalty when the kinds differ (company vs university)")
+
+    # Kinds (the record's `kind`): bodies defined by their place, and listed companies.
+    place_bound_kinds: tuple[str, ...] = _s(("government_body", "government", "park", "university"),
+                                            "kinds merged only on an exact name, alias or code")
+    listed_kinds: tuple[str, ...] = _s(("listed_company",), "kinds that count as listed without a stock code")
 
     # Canonical ids: records whose id starts with one of these win, then credit-code holders.
     canonical_prefixes: tuple[str, ...] = _s(("stock-",), "record-id prefixes preferred as canonical id")

@@ -3,8 +3,9 @@
 Why all the stripping: sources write one firm as 江苏长电科技股份有限公司, 长电科技, 長電科技 and
 "JCET Group Co., Ltd."; what tells firms apart is the distinctive core (长电, jcet), while
 legal forms, places and industry words only confirm or contradict. The word lists are data
-(legal_forms.yaml, regions.yaml, industry_terms.yaml, short_forms.yaml). The layers below:
-legal.py (cleaning, legal forms), parts.py (place/core/industry), pinyin.py.
+(legal_forms.yaml, regions.yaml, industry_terms.yaml, org_terms.yaml, numbers.yaml,
+short_forms.yaml). The layers below: legal.py (cleaning, legal forms), parts.py (place, core,
+industry and kind of organisation, numbers), pinyin.py.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from ingest.normalize.parts import (
 )
 from ingest.normalize.pinyin import pinyin_initials, pinyin_key, pinyin_variants
 from ingest.normalize.vocab import vocabulary
+
+ADMIN_SUFFIXES_ZH = "省市区县"
 
 __all__ = ["NameParts", "acronyms", "is_chinese", "name_tokens", "normalize_org_name", "parse_name",
            "pinyin_initials", "pinyin_key", "pinyin_variants", "short_name_variants",
@@ -66,7 +69,7 @@ def short_name_variants(name: str) -> set[str]:
         for r in v.abbreviated_regions:
             if p.key.startswith(r.zh):
                 out.add(r.abbr + p.key[len(r.zh):])
-        for size in (3, 4):
+        for size in (3, 4) if p.core else ():  # 无锡市人民政府 has no distinctive start to shorten to
             if len(p.base) > size and len(split_industry_zh(p.base[:size])[0]) >= MIN_CORE_ZH:
                 out.add(p.base[:size])
         if len(p.core) >= MIN_CORE_ZH:
@@ -76,4 +79,5 @@ def short_name_variants(name: str) -> set[str]:
                 out.add(p.core + terms[0])
     elif len(p.core) >= 3:
         out.add(p.core)
-    return {x for x in out if len(x) >= 2 and x not in v.region_by_zh and x not in v.term_zh}
+    return {x for x in out if len(x) >= 2 and x not in v.region_by_zh and x not in v.term_zh
+            and not (x[-1] in ADMIN_SUFFIXES_ZH and x[:-1] in v.region_by_zh)}  # 无锡市 names a place

@@ -1,8 +1,11 @@
 """Taking an organisation name apart: place, distinctive core, industry words, acronyms.
 
 Why: what tells firms apart is the core (长电, tongfu); places and industry words only confirm
-or contradict (华润微电子 vs 华润电力 share a core but not an industry). The lists behind it
-are regions.yaml and industry_terms.yaml.
+or contradict (华润微电子 vs 华润电力 share a core but not an industry). Some of what is
+stripped still tells entities apart, so it is kept beside the core: the place, the kinds of
+organisation named (人民政府, 研究所: org_terms.yaml), the numbers (二期, Fab 7: numbers.yaml)
+and a group word (集团). The lists behind it are regions.yaml, industry_terms.yaml,
+org_terms.yaml and numbers.yaml.
 """
 
 from __future__ import annotations
@@ -195,6 +198,7 @@ class NameParts:
     units: frozenset[str] = frozenset()  # the kinds that are parts of a parent (institute, branch, plant)
     place_bound: bool = False  # names a government, zone or university: its place is its identity
     group: bool = False  # names a group (集团, Group), which legal-form stripping hides
+    core_words: tuple[str, ...] = ()  # the words of the core (Latin: acm; tencent, cloud)
 
 
 @lru_cache(maxsize=200_000)
@@ -279,41 +283,33 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
         i += n
     base = "".join(w for w in base_words if w not in STOPWORDS)
     return _parts(key, False, region or qualifier, qualifier, base, "".join(core_words), concepts,
-                  tuple(words), acr, extra)
+                  tuple(words), acr, extra, tuple(core_words))
 
 
 @lru_cache(maxsize=1)
-def _org_terms_zh() -> tuple[tuple[str, ...], dict[str, str]]:
+def _org_terms_zh() -> tuple[re.Pattern[str], dict[str, str]]:
     """Chinese words for kinds of organisation of two characters or more, longest first."""
     v = vocabulary()
     terms = {t: c for t, c in v.term_zh.items() if c in v.org_concepts and len(t) >= 2}
-    return tuple(sorted(terms, key=lambda t: (-len(t), t))), terms
+    ordered = sorted(terms, key=lambda t: (-len(t), t))
+    return re.compile("|".join(map(re.escape, ordered)) or "(?!)"), terms
 
 
 def _kinds_zh(text: str) -> set[str]:
     """Kinds of organisation named anywhere in a Chinese name, longest word first at each place:
     江南大学物联网工程学院 names a university and a college, 中国科学院 an academy (not a 学院)."""
-    terms, concept = _org_terms_zh()
-    out: set[str] = set()
-    i = 0
-    while i < len(text):
-        for t in terms:
-            if text.startswith(t, i):
-                out.add(concept[t])
-                i += len(t)
-                break
-        else:
-            i += 1
-    return out
+    pattern, concept = _org_terms_zh()
+    return {concept[m.group(0)] for m in pattern.finditer(text)}
 
 
-def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr, extra) -> NameParts:
+def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr, extra, core_words=()) -> NameParts:
     v = vocabulary()
     direct, closure, strong = _industry(tuple(concepts))
     numbers, group = extra
     kinds = frozenset((direct & v.org_concepts) | (_kinds_zh(key) if chinese else set()))
     return NameParts(key, chinese, region, qualifier, base, core, direct, closure, strong, tokens, acr, numbers,
-                     kinds, kinds & v.unit_concepts, bool(direct & v.place_bound_concepts), group)
+                     kinds, kinds & v.unit_concepts, bool(direct & v.place_bound_concepts), group,
+                     core_words or ((core,) if core else ()))
 
 
 def acronyms(s: str) -> frozenset[str]:

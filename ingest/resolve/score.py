@@ -6,6 +6,12 @@ rendered from what the scorer saw, never written separately. The score is the be
 name feature (max, not a sum: two weak hints are not a strong one), nudged by context (city,
 sectors, kind), and then held under caps for contradictions (industry, place, codes), so no
 bonus can lift a contradicted pair over the threshold.
+
+Some contradictions say the records are two entities however alike their names look: other
+numbers (基金 vs 基金二期), a parent and its unit (中国科学院 vs its 研究所), a government, zone
+or university of another place, a local unit of a firm based elsewhere (SK hynix Wuxi), two
+registered names, an unlisted group and a listed company. Those pairs are judged not the same
+(Comparison.conflicts), which also stops a third record that resembles both from joining them.
 """
 
 from __future__ import annotations
@@ -126,6 +132,22 @@ def _zh_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Evide
     return out
 
 
+def _core_similarity(x: NameParts, y: NameParts, s: ResolveSettings) -> float:
+    """How alike two Latin cores are, judged on the words they do not share: a shared word
+    (cloud, research) makes names look alike, the distinctive word tells them apart (tencent
+    cloud vs bytedance cloud). A short distinctive word must be equal (acm vs lam)."""
+    if x.core == y.core:
+        return 1.0
+    shared = set(x.core_words) & set(y.core_words)
+    rx = "".join(w for w in x.core_words if w not in shared)
+    ry = "".join(w for w in y.core_words if w not in shared)
+    if not (rx and ry):  # one core is the other plus words: compare them whole
+        rx, ry = x.core, y.core
+    if min(len(rx), len(ry)) < s.fuzzy_min_core:
+        return 0.0
+    return fuzz.ratio(rx, ry) / 100
+
+
 def _latin_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Evidence]:
     x, y = a.parts, b.parts
     out = []
@@ -139,9 +161,7 @@ def _latin_pair(a: NameFeatures, b: NameFeatures, s: ResolveSettings) -> list[Ev
     weight = s.fuzzy_weight if min(len(x.key), len(y.key)) >= s.fuzzy_min_length else s.fuzzy_short_weight
     # Shared generic words make names look alike; what must be alike is the core.
     if x.core and y.core:
-        core_factor = fuzz.ratio(x.core, y.core) / 100
-        if x.core != y.core and min(len(x.core), len(y.core)) < s.fuzzy_min_core:
-            core_factor = 0.0  # a short core is the distinctive part: acm research is not lam research
+        core_factor = _core_similarity(x, y, s)
     else:  # one is all generic words ("semiconductor manufacturing international"): weak evidence
         core_factor = 1.0 if x.core == y.core else s.one_core_factor
     ratio = fuzz.token_sort_ratio(tx, ty) / 100
@@ -222,7 +242,10 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
         found = [e._replace(value=round(e.value * s.region_conflict_factor, 3)) for e in found]
         why.append(f"places conflict ({x.region} vs {y.region})")
     if place_bound:
-        if x.region != y.region:
+        # A leading place is part of the name (西安电子科技大学, 江苏省工信厅 vs 工信部); a place after
+        # the name proper only says where it is ("Tsinghua University, Beijing").
+        lx, ly = (p.region if p.region != p.qualifier else None for p in (x, y))
+        if (x.region and y.region and x.region != y.region) or lx != ly:
             hard.append(f"a government, zone or university of another place ({x.region or 'none'} vs "
                         f"{y.region or 'none'})")
         elif not any(e.feature in PLACE_BOUND_FEATURES for e in found):
@@ -248,8 +271,8 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
 def _context(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[Evidence]:
     out = []
     related = regions_related(a.city, b.city)
-    if related is True:
-        out.append(Evidence("city", s.city_agree, f"cities agree: {a.city} / {b.city}"))
+    if related is True and a.city == b.city:  # 江阴 lies in 无锡, but it is not the same city
+        out.append(Evidence("city", s.city_agree, f"same city: {a.city}"))
     elif related is False:
         out.append(Evidence("city", s.city_conflict, f"cities differ: {a.city} vs {b.city}"))
     if a.sectors and b.sectors:

@@ -49,7 +49,8 @@ class ResolveSettings:
     # Caps: contradictions that outweigh any name similarity.
     industry_conflict_cap: float = _s(0.4, "cap when both names carry industry words that never agree")
     industry_differ_cap: float = _s(0.75, "cap when industry words differ, generic on one side (Information vs Software)")
-    region_conflict_factor: float = _s(0.7, "multiplier when the names' places conflict (上海 vs 无锡)")
+    region_conflict_factor: float = _s(0.7, "multiplier when the names' places differ (上海 vs 无锡, and 江阴 vs 无锡 "
+                                            "though one lies in the other)")
     stock_conflict_cap: float = _s(0.3, "cap when both have codes on the same market and none is shared")
     qualifier_cap: float = _s(0.65, "cap when only one name carries a place qualifier (华虹半导体(无锡): a subsidiary)")
     empty_core_cap: float = _s(0.5, "cap on fuzzy similarity of names made only of generic words that differ")
@@ -61,7 +62,7 @@ class ResolveSettings:
                                        "registered names, a group vs a listed company; judged not the same")
 
     # Context: added to the name score when the name score is positive.
-    city_agree: float = _s(0.05, "bonus when the records' cities agree")
+    city_agree: float = _s(0.05, "bonus when the records' cities are the same (one inside the other: neither)")
     city_conflict: float = _s(-0.2, "penalty when the records' cities differ (neither contains the other)")
     sector_overlap: float = _s(0.05, "bonus when the records share a sector")
     sector_disjoint: float = _s(-0.05, "penalty when both list sectors and none is shared")

@@ -1,0 +1,140 @@
+"""Shared fixtures: a loaded STAKEGRAPH_HOME per test, the Flask app and clients, a login
+helper per role, and a live server running the real app for the browser tests.
+
+Loading the sample (and deriving its vectors) takes a while, so it happens once per session
+into a template home; each test gets a fresh copy of that folder in its own tmp_path, so tests
+can write edits, shortlists and users without seeing each other's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+FIXTURE_BUNDLE = Path(__file__).parent / "fixtures" / "web_bundle"
+USERS = {
+    "admin": ("admin", "admin-password-123"),
+    "staff": ("staff1", "staff-password-123"),
+    "researcher": ("researcher1", "research-password-123"),
+}
+
+
+def bundle_dir() -> Path:
+    """The real sample once it exists; until then a small bundle of real names."""
+    return SAMPLE if (SAMPLE / "organizations.csv").is_file() else FIXTURE_BUNDLE
+
+
+def home_settings(home: Path):
+    from kg.settings import load_settings
+
+    env = {k: v for k, v in os.environ.items() if k not in ("STAKEGRAPH_HOME", "STAKEGRAPH_CONFIG")}
+    env["STAKEGRAPH_HOME"] = str(home)
+    return load_settings({"home": str(home)}, env=env)
+
+
+@pytest.fixture(scope="session")
+def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.jobs import init_home, load_bundle
+    from kg.workspace import Workspace
+
+    home = tmp_path_factory.mktemp("stakegraph-template")
+    settings = home_settings(home)
+    init_home(settings)
+    load_bundle(settings, bundle_dir())
+    ws = Workspace.open(settings)
+    for role, (username, password) in USERS.items():
+        ws.add_user(username, password, role)
+    return home
+
+
+@pytest.fixture
+def home(template_home: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "home"
+    shutil.copytree(template_home, dest, ignore=shutil.ignore_patterns("*.lock"))
+    return dest
+
+
+@pytest.fixture
+def settings(home: Path):
+    return home_settings(home)
+
+
+def make_app(home: Path, **config):
+    from web import create_app
+
+    base = {"TESTING": True, "STAKEGRAPH_HOME": str(home), "WTF_CSRF_ENABLED": False, "STAFF_EDITS_APPLY": "off"}
+    return create_app({**base, **config})
+
+
+@pytest.fixture
+def app(home: Path):
+    app = make_app(home)
+    yield app
+    _close(app)
+
+
+def _close(app) -> None:
+    state = app.extensions["stakegraph"]
+    state.applier.wait(120)
+    state.live.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """auth.login("researcher") logs the test client in as that role's user."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, role: str = "staff", password: str | None = None):
+        username, default = USERS[role]
+        return self._client.post("/login", data={"username": username, "password": password or default})
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client) -> AuthActions:
+    return AuthActions(client)
+
+
+@pytest.fixture
+def view(app):
+    from web.state import AppState
+
+    state: AppState = app.extensions["stakegraph"]
+    return state.live.get()
+
+
+@pytest.fixture
+def live_server(home: Path) -> Iterator[str]:
+    """The real app (CSRF on, edits applied in the background) on 127.0.0.1 and a free port."""
+    from werkzeug.serving import make_server
+
+    app = make_app(home, TESTING=False, WTF_CSRF_ENABLED=True, STAFF_EDITS_APPLY="background")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(10)
+        _close(app)

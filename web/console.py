@@ -1,0 +1,189 @@
+"""The Cypher console page and POST /api/v1/cypher, for researchers and admins.
+
+Thin: it parses the request, calls kg.console.run_console_query (the one function with every
+limit) on the process's live read-only view, shapes the result with kg.results, and records
+the query in the user's history. Staff do not get the console: their pages cover their work,
+and an open query box for every user would make the row and time limits the only thing
+between one curious query and everyone's response times.
+
+A slow query does not block other users: Flask serves each request in its own thread, the
+console runs at most a few queries at once, and each stops at the time limit.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
+
+from kg.console import EXAMPLES, history, parse_param, record_history, run_console_query
+from kg.results import result_csv, result_json
+from kg.store import QueryRefused, QueryResult, StoreError
+from web import csrf
+from web.api import api_auth, json_error
+from web.auth import PUBLIC_ENDPOINTS, current_user, roles_required
+from web.i18n import lang
+from web.state import settings, view, workspace
+
+bp = Blueprint("console", __name__)
+CONSOLE_ROLES = ("researcher", "admin")
+MAX_QUERY_CHARS = 20_000
+GRAPHS_KEPT = 200  # recent result graphs the page's drawing can fetch back
+
+MESSAGES = {
+    "title": ("Cypher 查询台", "Cypher console"),
+    "intro": ("只读查询：每次一条语句，超时 {timeout} 秒，最多 {rows} 行。写操作、文件读取与多条语句会被拒绝。",
+              "Read-only: one statement at a time, stopped after {timeout} s, at most {rows} rows. "
+              "Writes, file access and several statements are refused."),
+    "query": ("查询", "Query"),
+    "params": ("参数（每行一个 名称=值，值可为 JSON）", "Parameters (one name=value a line; values may be JSON)"),
+    "run": ("运行", "Run"),
+    "csv": ("下载 CSV", "Download CSV"),
+    "examples": ("示例查询", "Example queries"),
+    "history": ("我的查询记录", "My query history"),
+    "no_history": ("还没有查询记录。", "No queries yet."),
+    "result": ("结果", "Result"),
+    "graph": ("图", "Graph"),
+    "graph_empty": ("结果中没有可绘制的节点或路径。", "No nodes or paths in the result to draw."),
+    "running": ("运行中…", "Running…"),
+    "rows": ("{n} 行，用时 {ms} 毫秒", "{n} row(s) in {ms} ms"),
+    "truncated": ("已截断：只显示前 {n} 行。", "Cut: only the first {n} rows are shown."),
+    "ok": ("成功", "ok"),
+    "failed": ("失败", "failed"),
+}
+
+
+def _m() -> dict[str, str]:
+    i = 0 if lang() == "zh" else 1
+    return {k: v[i] for k, v in MESSAGES.items()}
+
+
+class _Graphs:
+    """Recent result graphs by a random key, so the page's graph drawing can fetch one by URL."""
+
+    def __init__(self, keep: int):
+        self.keep, self._items, self._lock = keep, OrderedDict(), threading.Lock()
+
+    def put(self, username: str, graph: dict[str, Any]) -> str:
+        key = secrets.token_urlsafe(12)
+        with self._lock:
+            self._items[key] = (username, graph)
+            while len(self._items) > self.keep:
+                self._items.popitem(last=False)
+        return key
+
+    def get(self, username: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            item = self._items.get(key)
+        return item[1] if item and item[0] == username else None
+
+
+_graphs = _Graphs(GRAPHS_KEPT)
+# The API route authenticates itself (bearer token, web.api.api_auth) like the rest of /api/v1,
+# so the login page redirect must not catch it.
+PUBLIC_ENDPOINTS.add("console.api_cypher")
+
+
+def _params(raw: Any) -> dict[str, Any]:
+    """{"k": v} as is; "k=v" lines or a list of them through the CLI's own parser."""
+    if raw in (None, "", []):
+        return {}
+    if isinstance(raw, dict):
+        return raw
+    lines = raw.splitlines() if isinstance(raw, str) else list(raw)
+    return dict(parse_param(line) for line in lines if str(line).strip())
+
+
+def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | None, dict[str, Any], int]:
+    """Run and record the history row; (result, JSON payload, status) for the page and the API alike."""
+    if not isinstance(cypher, str) or not cypher.strip():
+        return None, {"error": "the query is empty"}, 400
+    if len(cypher) > MAX_QUERY_CHARS:
+        return None, {"error": f"the query is longer than {MAX_QUERY_CHARS} characters"}, 400
+    s = settings()
+    try:
+        params = _params(raw_params)
+        result = run_console_query(view(), cypher, params, max_rows=s.query_max_rows, timeout_ms=s.query_timeout_ms)
+    except (ValueError, QueryRefused) as exc:
+        record_history(workspace(), username, cypher, False, None, str(exc))
+        return None, {"error": str(exc), "refused": True}, 400
+    except StoreError as exc:
+        record_history(workspace(), username, cypher, False, None, str(exc))
+        return None, {"error": str(exc)}, 422
+    record_history(workspace(), username, cypher, True, len(result.rows), "truncated" if result.truncated else "")
+    return result, {**result_json(result), "max_rows": s.query_max_rows}, 200
+
+
+@bp.get("/console")
+@roles_required(*CONSOLE_ROLES)
+def page() -> Any:
+    s = settings()
+    return render_template(
+        "console.html", m=_m(), examples=[(ex, _params_text(ex.params)) for ex in EXAMPLES], history=history(workspace(), current_user()["username"], 30),
+        timeout_s=s.query_timeout_ms / 1000, max_rows=s.query_max_rows,
+    )
+
+
+@bp.post("/console/run")
+@roles_required(*CONSOLE_ROLES)
+def run() -> Any:
+    """The page's own endpoint (CSRF-protected like every form); format=csv answers a download."""
+    body = request.get_json(silent=True) or request.form
+    username = current_user()["username"]
+    result, payload, status = _run(username, body.get("cypher", ""), body.get("params"))
+    if body.get("format") == "csv":
+        if result is None:
+            return Response(payload["error"] + "\n", status=status, mimetype="text/plain")
+        return Response(result_csv(result), mimetype="text/csv",
+                        headers={"Content-Disposition": "attachment; filename=stakegraph-query.csv"})
+    if result is not None:
+        payload["graph_url"] = url_for("console.graph", key=_graphs.put(username, _for_drawing(payload["graph"])))
+    return jsonify(payload), status
+
+
+@bp.get("/console/graph/<key>")
+@roles_required(*CONSOLE_ROLES)
+def graph(key: str) -> Any:
+    data = _graphs.get(current_user()["username"], key)
+    if data is None:
+        abort(404)
+    return jsonify(data)
+
+
+@bp.get("/console/history")
+@roles_required(*CONSOLE_ROLES)
+def history_json() -> Any:
+    return jsonify(history(workspace(), current_user()["username"], 100))
+
+
+@bp.post("/api/v1/cypher")
+@csrf.exempt
+@api_auth
+def api_cypher() -> Any:
+    """{"cypher": "...", "params": {...}} with a bearer token of a researcher or admin."""
+    user = g.api_user
+    if user["role"] not in CONSOLE_ROLES:
+        return json_error(403, "the Cypher console is for researchers and admins")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, 'send a JSON object: {"cypher": "MATCH …", "params": {}}')
+    _result, payload, status = _run(user["username"], body.get("cypher", ""), body.get("params"))
+    return jsonify(payload), status
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    """Parameters as the form's `name=value` lines (values as JSON, which parse_param reads back)."""
+    return "\n".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in params.items())
+
+
+def _for_drawing(graph: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """kg.results' graph in the shape web/static/js/graph.js draws (node ids are entity ids)."""
+    ids = {n["key"]: n["id"] for n in graph["nodes"] if n.get("id")}
+    nodes = [{"id": n["id"], "name": n["name"], "label": n["label"]} for n in graph["nodes"] if n.get("id")]
+    links = [{"source": ids[e["source"]], "target": ids[e["target"]], "type": e["type"]}
+             for e in graph["edges"] if e["source"] in ids and e["target"] in ids]
+    return {"nodes": nodes, "links": links}

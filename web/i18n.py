@@ -1,0 +1,90 @@
+"""Chinese and English for the UI: a dict catalogue (web/messages.py), the language kept in the
+session, and names shown in the chosen language where both exist.
+
+A dict and not gettext/Babel: two languages, a few hundred strings, and a test that every key a
+template uses exists in both (tests/test_web_i18n.py) is all the tooling this needs.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, request, session
+
+from web.messages import MESSAGES
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+
+
+def lang() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGS:
+        return chosen
+    return request.accept_languages.best_match(LANGS, default=DEFAULT_LANG) or DEFAULT_LANG
+
+
+def t(key: str, **params: Any) -> str:
+    """The message in the current language; an unknown key shows as itself (tests catch those)."""
+    entry = MESSAGES.get(key)
+    if entry is None:
+        return key
+    text = entry[0] if lang() == "zh" else entry[1]
+    return text.format(**params) if params else text
+
+
+def tv(prefix: str, value: Any) -> str:
+    """An enum value's label (kind.listed_company → 上市公司), or the value itself when unlisted."""
+    if value in (None, ""):
+        return ""
+    key = f"{prefix}.{value}"
+    return t(key) if key in MESSAGES else str(value)
+
+
+def name_of(obj: Any, language: str | None = None) -> str:
+    """Display name of a Node, Hit, Recommendation or props dict, in the chosen language."""
+    language = language or lang()
+    if obj is None:
+        return ""
+    props = getattr(obj, "props", None)
+    if props is None:
+        props = obj if isinstance(obj, dict) else {"name_zh": getattr(obj, "name_zh", None),
+                                                   "name_en": getattr(obj, "name_en", None)}
+    first, second = ("name_zh", "name_en") if language == "zh" else ("name_en", "name_zh")
+    ident = getattr(obj, "id", None) or getattr(obj, "org_id", None) or props.get("id") or ""
+    return props.get(first) or props.get(second) or ident
+
+
+def other_name(obj: Any) -> str:
+    """The name in the other language, shown small beside the main one (when it differs)."""
+    other = "en" if lang() == "zh" else "zh"
+    main, alt = name_of(obj), name_of(obj, other)
+    return "" if alt == main else alt
+
+
+def reasons(rec: Any) -> list[str]:
+    return list((rec.reasons_zh if lang() == "zh" else rec.reasons_en) or rec.reasons_en or rec.reasons_zh or [])
+
+
+def when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts)) if ts else ""
+
+
+def run_date(run_id: str | None) -> str:
+    """r20250101T101500123-00042 → 2025-01-01 10:15 (UTC), the way run ids are named."""
+    if not run_id or not run_id.startswith("r") or len(run_id) < 16:
+        return run_id or ""
+    s = run_id[1:]
+    return f"{s[0:4]}-{s[4:6]}-{s[6:8]} {s[9:11]}:{s[11:13]} UTC"
+
+
+def host(url: str) -> str:
+    """A source URL shown short, by its site (www.smics.com)."""
+    return urlsplit(url).netloc or url
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons)
+    app.jinja_env.filters.update(dname=name_of, othername=other_name, when=when, run_date=run_date, host=host)

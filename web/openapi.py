@@ -1,0 +1,104 @@
+"""The OpenAPI 3 description of /api/v1, written as data beside the routes it describes.
+
+A test (tests/test_web_api.py) checks that every /api/v1 route of the app appears here and
+nothing else does, so the document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.validation import MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"description": description}
+    body["content"] = {"application/json": {"schema": schema or {"type": "object"}}}
+    return body
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    text = {400: "bad input", 401: "no or invalid bearer token", 403: "the token's user may not do this",
+            404: "unknown id", 503: "the recommender or the vector index is not available"}
+    return {str(c): _resp(text[c], ERROR) for c in codes}
+
+
+def _param(name: str, where: str = "query", description: str = "", schema: dict | None = None, required: bool = False):
+    return {"name": name, "in": where, "required": required or where == "path", "description": description,
+            "schema": schema or {"type": "string"}}
+
+
+ID = _param("id", "path", "node id")
+PROJECT_ID = _param("project_id", "path", "project node id")
+LANG = _param("lang", description="zh or en: the language of `name` fields", schema={"type": "string", "enum": ["zh", "en"]})
+
+
+def openapi_document() -> dict[str, Any]:
+    def get(summary: str, params: list[dict[str, Any]], ok: str, *errs: int) -> dict[str, Any]:
+        return {"get": {"summary": summary, "parameters": params, "responses": {"200": _resp(ok), **_errors(401, *errs)}}}
+
+    paths: dict[str, Any] = {
+        "/search": get("Search names, aliases, pinyin, initials, stock and credit codes", [
+            _param("q", description=f"query text (at most {MAX_QUERY_CHARS} characters)"),
+            _param("mode", description="name (default) or semantic", schema={"type": "string", "enum": ["name", "semantic"]}),
+            _param("label", description="Organization, Project, Person, Sector, Region or Document"),
+            _param("kind", description="organisation kind, e.g. listed_company"),
+            _param("sector", description="sector id or name; includes sub-sectors"),
+            _param("region", description="region id or name; includes sub-regions"),
+            _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
+        ], "hits, best first", 400, 503),
+        "/entities/{id}": get("An entity's profile: properties, provenance, relationships, documents",
+                              [ID, LANG], "the profile", 404),
+        "/entities/{id}/neighbours": get("The one-hop neighbourhood as nodes and links", [
+            ID, LANG, _param("limit", schema={"type": "integer", "minimum": 1})], "nodes and links", 400, 404),
+        "/projects": get("All projects with tier, stage and owner", [], "the projects"),
+        "/projects/{project_id}": get("A project's profile and stage history", [PROJECT_ID, LANG], "the project", 404),
+        "/projects/{project_id}/recommendations": get("Ranked partner candidates with signals and reasons", [
+            PROJECT_ID, _param("k", schema={"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
+            _param("kind", description="organisation kind filter (repeatable)"),
+            _param("region", description="region id filter")], "recommendations, best first", 400, 404, 503),
+        "/projects/{project_id}/shortlist": {
+            **get("The project's shortlisted and dismissed organisations", [PROJECT_ID], "the shortlist", 404),
+            "post": {
+                "summary": "Shortlist or dismiss an organisation for the project (dismissing needs a note)",
+                "parameters": [PROJECT_ID],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["org_id"],
+                    "properties": {"org_id": {"type": "string"},
+                                   "status": {"type": "string", "enum": ["shortlisted", "dismissed"]},
+                                   "note": {"type": "string", "maxLength": MAX_NOTE_CHARS}}}}}},
+                "responses": {"201": _resp("saved"), **_errors(400, 401, 403, 404)},
+            },
+        },
+        "/chain": get("Industry-chain coverage of a region: local firms, strength, gaps with candidates, dependencies", [
+            _param("region", description="region id or name (default: the home_region setting), e.g. Wuxi, 无锡"),
+            _param("k", description="candidates per gap (default 5)",
+                   schema={"type": "integer", "minimum": 0, "maximum": MAX_RESULTS})], "the chain report", 400, 404),
+        "/cypher": {"post": {
+            "summary": "Run one read-only Cypher statement (researchers and admins; time and row limits apply)",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["cypher"],
+                "properties": {"cypher": {"type": "string"}, "params": {"type": "object"}}}}}},
+            "responses": {"200": _resp("columns, rows and whether the rows were cut at the limit"),
+                          **_errors(400, 401, 403)},
+        }},
+        "/status": get("The graph version being served and the last refresh runs", [], "status"),
+        "/openapi.json": {"get": {"summary": "This document (no authentication)", "security": [],
+                                  "responses": {"200": _resp("the OpenAPI document")}}},
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "stakegraph API", "version": "1",
+                 "description": "Read the stakeholder graph, projects and recommendations; manage shortlists. "
+                                "Authenticate with a bearer token issued by an admin (web admin page or "
+                                "`stakegraph token create USER`)."},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}},
+        },
+    }

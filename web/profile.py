@@ -1,0 +1,178 @@
+"""An entity's profile, assembled once for the entity page, its printable page and the API.
+
+The graph gives the node, its neighbours and its provenance; the workspace adds what staff typed
+that the graph does not show yet (an edit waiting for the writer), so a saved edit is visible at
+once. A node that exists only as a staff edit (just created) gets a profile too, marked pending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from kg.schema import load_schema
+from kg.store import GraphView, Node
+from kg.workspace import Workspace
+from web import workspace_ops as ops
+
+NAME_FIELDS = ("name_zh", "name_en", "aliases")
+# Not listed as facts: derived keys and bookkeeping, and the description and text, which the
+# pages show as prose above the facts.
+HIDDEN = {"pinyin", "initials", "content_hash", "extra", "feeds", "staff_fields", "text", "description"}
+PROVENANCE_SHOWN = ("source", "sources", "record_ids", "merged_ids", "first_seen", "last_seen", "status")
+GROUP_ORDER = ("HAS_ROLE", "SUBSIDIARY_OF", "INVESTS_IN", "SUPPLIES", "PARTNERS_WITH", "INVOLVED_IN",
+               "ACTIVE_IN", "LOCATED_IN", "PART_OF", "UPSTREAM_OF")
+
+
+@dataclass
+class Fact:
+    name: str
+    value: Any
+    staff: dict[str, Any] | None = None  # {"username", "ts"} when a staff member set it
+    pending: Any = None  # a staff value the graph does not show yet
+
+
+@dataclass
+class Link:
+    node: Node
+    props: dict[str, Any]
+    pending: bool = False
+
+
+@dataclass
+class Group:
+    type: str
+    direction: str  # out | in
+    links: list[Link]
+
+
+@dataclass
+class Profile:
+    node: Node
+    pending_new: bool
+    facts: list[Fact]
+    provenance: dict[str, Any]
+    groups: list[Group]
+    documents: list[Link]
+    pending: dict[str, Any] = field(default_factory=dict)
+    truncated: bool = False
+
+    @property
+    def props(self) -> dict[str, Any]:
+        """Graph values with pending staff values laid over them: what the graph will show."""
+        return {**self.node.props, **self.pending}
+
+
+def effective_node(view: GraphView, ws: Workspace, node_id: str) -> tuple[Node | None, bool]:
+    """The graph's node, or one built from staff edits when it was created and not yet applied."""
+    node = view.get(node_id)
+    if node is not None:
+        return node, False
+    label = ops.staff_label_of(ws, node_id)
+    if label is None:
+        return None, False
+    return Node(node_id, label, ops.staff_props(ws, node_id)), True
+
+
+def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200) -> Profile | None:
+    node, pending_new = effective_node(view, ws, node_id)
+    if node is None:
+        return None
+    staff = ops.staff_props(ws, node_id)
+    pending = staff if pending_new else ops.pending_fields(node.props, staff)
+    log = ops.field_log(ws, node_id)
+    facts = _facts(node, pending, log)
+    neighbours = [] if pending_new else view.neighbours(node_id, limit=limit + 1)
+    truncated = len(neighbours) > limit
+    groups: dict[tuple[str, str], list[Link]] = defaultdict(list)
+    documents: list[Link] = []
+    for nb in neighbours[:limit]:
+        link = Link(nb.node, nb.edge.props)
+        if nb.edge.type == "MENTIONS" and nb.direction == "in":
+            documents.append(link)
+        else:
+            groups[(nb.edge.type, nb.direction)].append(link)
+    _add_pending_edges(view, ws, node_id, groups)
+    order = {t: i for i, t in enumerate(GROUP_ORDER)}
+    ordered = [Group(t, d, links) for (t, d), links in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
+    provenance = {k: node.props.get(k) for k in PROVENANCE_SHOWN if node.props.get(k)}
+    return Profile(node, pending_new, facts, provenance, ordered, documents, pending, truncated)
+
+
+def _facts(node: Node, pending: dict[str, Any], log: dict[str, dict[str, Any]]) -> list[Fact]:
+    spec = load_schema().labels[node.label].props
+    provenance = set(load_schema().provenance)
+    names = [*spec, *(k for k in node.props if k not in spec)]
+    out: list[Fact] = []
+    staff_fields = set(node.props.get("staff_fields") or [])
+    for k in names:
+        if k in NAME_FIELDS or k in HIDDEN or k in provenance:
+            continue
+        value, new = node.props.get(k), pending.get(k)
+        if value in (None, "", []) and k not in pending:
+            continue
+        who = log.get(k) if (k in staff_fields or k in pending) else None
+        out.append(Fact(k, value, who, new if k in pending else None))
+    extra = node.props.get("extra")
+    if extra:
+        with contextlib.suppress(ValueError):  # extra is JSON written by ingest; a bad one shows nothing
+            out += [Fact(k, val) for k, val in sorted(json.loads(extra).items())]
+    return out
+
+
+def _add_pending_edges(view: GraphView, ws: Workspace, node_id: str, groups: dict[tuple[str, str], list[Link]]) -> None:
+    """Relations staff recorded that the graph does not have yet."""
+    present = {(t, d, link.node.id) for (t, d), links in groups.items() for link in links}
+    wanted = []
+    for e in ops.staff_edges(ws, node_id):
+        direction, other = ("out", e["target_id"]) if e["source_id"] == node_id else ("in", e["source_id"])
+        if (e["type"], direction, other) not in present:
+            wanted.append((e, direction, other))
+    if not wanted:
+        return
+    others = view.get_many([o for _, _, o in wanted])
+    for e, direction, other in wanted:
+        node = others.get(other) or effective_node(view, ws, other)[0] or Node(other, "", {})
+        groups[(e["type"], direction)].append(Link(node, e.get("props") or {}, pending=True))
+
+
+def graph_data(view: GraphView, node_id: str, lang: str, limit: int = 60) -> dict[str, Any] | None:
+    """Nodes and links of the one-hop neighbourhood, for the page's force layout."""
+    node = view.get(node_id)
+    if node is None:
+        return None
+    nbs = view.neighbours(node_id, limit=limit + 1)
+    nodes = {node.id: _graph_node(node, lang, center=True)}
+    links = []
+    for nb in nbs[:limit]:
+        nodes.setdefault(nb.node.id, _graph_node(nb.node, lang))
+        links.append({"source": nb.edge.source_id, "target": nb.edge.target_id, "type": nb.edge.type})
+    return {"nodes": list(nodes.values()), "links": links, "truncated": len(nbs) > limit}
+
+
+def _graph_node(node: Node, lang: str, center: bool = False) -> dict[str, Any]:
+    return {"id": node.id, "label": node.label, "name": node.display_name(lang), "center": center}
+
+
+def profile_json(p: Profile, lang: str) -> dict[str, Any]:
+    """The API's form of a profile."""
+    return {
+        "id": p.node.id,
+        "label": p.node.label,
+        "name": p.node.display_name(lang),
+        "pending": p.pending_new,
+        "props": {k: v for k, v in p.node.props.items() if k not in ("content_hash",)},
+        "pending_changes": p.pending,
+        "relationships": [
+            {"type": g.type, "direction": g.direction,
+             "nodes": [{"id": link.node.id, "label": link.node.label, "name": link.node.display_name(lang),
+                        "props": link.props, "pending": link.pending} for link in g.links]}
+            for g in p.groups
+        ],
+        "documents": [{"id": d.node.id, "name": d.node.display_name(lang), "url": d.node.props.get("url"),
+                       "published": d.node.props.get("published")} for d in p.documents],
+        "truncated": p.truncated,
+    }

@@ -18,6 +18,7 @@ from typing import Any
 
 import ladybug
 
+from kg.backends.edges import canonical_rows, group_by_end_labels
 from kg.backends.ladybug_versions import DATA_DIR, Versions
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
@@ -149,11 +150,11 @@ class LadybugView(GraphView):
             out[rel] = self._run(f"MATCH ()-[e:{rel}]->() RETURN count(e)")[0][0]
         return out
 
-    def iter_nodes(self, label: str, batch_size: int = 5000) -> Iterator[list[Node]]:
-        result = self._conn().execute(f"MATCH (n:{label}) RETURN n ORDER BY n.id")
-        batch: list[Node] = []
+    def _batches(self, cypher: str, convert, batch_size: int) -> Iterator[list[Any]]:
+        result = self._conn().execute(cypher)
+        batch: list[Any] = []
         while result.has_next():
-            batch.append(_node(result.get_next()[0]))
+            batch.append(convert(result.get_next()))
             if len(batch) >= batch_size:
                 yield batch
                 batch = []
@@ -161,20 +162,12 @@ class LadybugView(GraphView):
         if batch:
             yield batch
 
+    def iter_nodes(self, label: str, batch_size: int = 5000) -> Iterator[list[Node]]:
+        return self._batches(f"MATCH (n:{label}) RETURN n ORDER BY n.id", lambda row: _node(row[0]), batch_size)
+
     def iter_edges(self, rel_type: str, batch_size: int = 5000) -> Iterator[list[Edge]]:
-        result = self._conn().execute(
-            f"MATCH (a)-[e:{rel_type}]->(b) RETURN a.id, b.id, e ORDER BY a.id, b.id"
-        )
-        batch: list[Edge] = []
-        while result.has_next():
-            a, b, e = result.get_next()
-            batch.append(Edge(rel_type, a, b, _clean(e)))
-            if len(batch) >= batch_size:
-                yield batch
-                batch = []
-        result.close()
-        if batch:
-            yield batch
+        return self._batches(f"MATCH (a)-[e:{rel_type}]->(b) RETURN a.id, b.id, e ORDER BY a.id, b.id",
+                             lambda row: Edge(rel_type, row[0], row[1], _clean(row[2])), batch_size)
 
     def close(self) -> None:
         with self._lock:
@@ -258,24 +251,10 @@ class LadybugWriter(LadybugView, GraphWriter):
     def _by_end_labels(self, rel_type: str, rows: Sequence[dict[str, Any]], labels: dict[str, str] | None = None):
         if labels is None:
             labels = self.labels_of([r["source_id"] for r in rows] + [r["target_id"] for r in rows])
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
-            a, b = labels.get(row["source_id"]), labels.get(row["target_id"])
-            if a is None or b is None:
-                missing = row["source_id"] if a is None else row["target_id"]
-                raise StoreError(f"{rel_type} edge {row['source_id']}->{row['target_id']}: no node {missing!r}")
-            self.schema.check_edge(rel_type, a, b)
-            groups[(a, b)].append(row)
-        return groups
+        return group_by_end_labels(self.schema, rel_type, rows, labels)
 
     def upsert_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
-        rel = self.schema.rel(rel_type)
-        canon = []
-        for row in rows:
-            s, t = row["source_id"], row["target_id"]
-            if rel.symmetric and t < s:
-                s, t = t, s
-            canon.append({**row, "source_id": s, "target_id": t, "id": f"{s}|{rel_type}|{t}"})
+        canon = canonical_rows(self.schema, rel_type, rows)
         for (a, b), group in self._by_end_labels(rel_type, canon).items():
             by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
             for row in group:

@@ -23,6 +23,7 @@ import neo4j
 from neo4j.exceptions import Neo4jError
 
 from kg.backends import neo4j_statements as st
+from kg.backends.edges import canonical_rows, group_by_end_labels
 from kg.backends.neo4j import (
     _RETRYABLE,
     DATA_ROOT,
@@ -38,7 +39,7 @@ from kg.backends.neo4j import (
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
-from kg.store import GraphWriter, QueryResult, StoreError
+from kg.store import GraphWriter, QueryResult
 
 
 class Neo4jWriter(Neo4jView, GraphWriter):
@@ -144,25 +145,14 @@ class Neo4jWriter(Neo4jView, GraphWriter):
 
     def _by_ends(self, rel_type: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         labels = self.labels_of([r["source_id"] for r in rows] + [r["target_id"] for r in rows])
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-        for row in rows:
-            a, b = labels.get(row["source_id"]), labels.get(row["target_id"])
-            if a is None or b is None:
-                missing = row["source_id"] if a is None else row["target_id"]
-                raise StoreError(f"{rel_type} edge {row['source_id']}->{row['target_id']}: no node {missing!r}")
-            self.schema.check_edge(rel_type, a, b)
-            groups[(a, b)].append(row)
-        return groups
+        return group_by_end_labels(self.schema, rel_type, rows, labels)
 
     def upsert_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
-        rel = self.schema.rel(rel_type)
-        canon = []
-        for row in rows:
-            s, t = row["source_id"], row["target_id"]
-            if rel.symmetric and t < s:
-                s, t = t, s
-            props = {k: v for k, v in row.items() if k not in ("source_id", "target_id")}
-            canon.append({"source_id": s, "target_id": t, "props": {**props, "id": f"{s}|{rel_type}|{t}"}})
+        canon = [
+            {"source_id": r["source_id"], "target_id": r["target_id"],
+             "props": {k: v for k, v in r.items() if k not in ("source_id", "target_id")}}
+            for r in canonical_rows(self.schema, rel_type, rows)
+        ]
         for (a, b), group in self._by_ends(rel_type, canon).items():
             for chunk in _chunks(group, self._settings.write_batch_size):
                 self._run(st.upsert_edges(rel_type, a, b), {"rows": chunk}, journal=True)

@@ -279,6 +279,7 @@ def write_edges(ctx: Context) -> None:
         cur["feeds"].add(rec.feed)
         cur["extra"].update(rec.extra)
     rows_by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    new_by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key, e in progress(sorted(merged.items()), "edges", unit="edge"):
         old = existing.get(key, {})
         props = {k: old.get(k) for k in ctx.schema.edge_props if old.get(k) is not None}
@@ -293,12 +294,17 @@ def write_edges(ctx: Context) -> None:
                "status": "active", "first_seen": old.get("first_seen") or ctx.run_id, "content_hash": new_hash}
         if not old:
             ctx.log.add(e["type"], key)
+            new_by_type[e["type"]].append(row)
+            existing[key] = {**row, "_pair": (e["source_id"], e["target_id"])}
+            continue
         elif old.get("content_hash") != new_hash or old.get("status") == "unseen":
             ctx.log.change(e["type"], key, {k: old.get(k) for k in props}, props)
         else:
             row = {"source_id": e["source_id"], "target_id": e["target_id"], "last_seen": ctx.run_id, "feeds": feeds}
         rows_by_type[e["type"]].append(row)
         existing[key] = {**old, **row, "_pair": (e["source_id"], e["target_id"])}
+    for rel_type, rows in new_by_type.items():
+        ctx.writer.create_edges(rel_type, rows)  # diffed above: known not to exist yet
     for rel_type, rows in rows_by_type.items():
         ctx.writer.upsert_edges(rel_type, rows)
 

@@ -134,6 +134,14 @@ class GraphWriter(GraphView):
         The end nodes must exist; their labels are looked up by the writer.
         """
 
+    def create_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Write edges the caller knows do not exist yet (the refresh diffed them).
+
+        A backend may skip the MERGE's existence check, which on a high-degree node walks its
+        whole adjacency list; the default is a plain upsert.
+        """
+        return self.upsert_edges(rel_type, rows)
+
     @abstractmethod
     def delete_nodes(self, ids: Sequence[str]) -> int: ...
 

@@ -254,18 +254,22 @@ class LadybugWriter(LadybugView, GraphWriter):
         return group_by_end_labels(self.schema, rel_type, rows, labels)
 
     def upsert_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
+        return self._write_edges(rel_type, rows, "MERGE (a)-[e:{rel}]->(b) SET {sets}")
+
+    def create_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
+        return self._write_edges(rel_type, rows, "CREATE (a)-[e:{rel}]->(b) SET {sets}")
+
+    def _write_edges(self, rel_type: str, rows: Sequence[dict[str, Any]], clause: str) -> int:
         canon = canonical_rows(self.schema, rel_type, rows)
+        cols = self.schema.edge_columns()
         for (a, b), group in self._by_end_labels(rel_type, canon).items():
             by_keys: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
             for row in group:
                 by_keys[tuple(sorted(k for k in row if k not in ("source_id", "target_id")))].append(row)
             for keys, sub in by_keys.items():
-                cols = self.schema.edge_columns()
                 sets = ", ".join(f"e.{k} = CAST(r.{k} AS {LB_TYPES[cols[k].type]})" for k in keys)
-                stmt = (
-                    f"UNWIND $rows AS r MATCH (a:{a} {{id: r.source_id}}) MATCH (b:{b} {{id: r.target_id}}) "
-                    f"MERGE (a)-[e:{rel_type}]->(b) SET {sets}"
-                )
+                stmt = (f"UNWIND $rows AS r MATCH (a:{a} {{id: r.source_id}}) MATCH (b:{b} {{id: r.target_id}}) "
+                        + clause.format(rel=rel_type, sets=sets))
                 for chunk in _chunks(sub, self._settings.write_batch_size):
                     self._run(stmt, {"rows": chunk})
         return len(rows)

@@ -299,6 +299,9 @@ def write_edges(ctx: Context) -> None:
             continue
         elif old.get("content_hash") != new_hash or old.get("status") == "unseen":
             ctx.log.change(e["type"], key, {k: old.get(k) for k in props}, props)
+        elif feeds == sorted(old.get("feeds") or []):
+            existing[key] = {**old, "last_seen": ctx.run_id}  # written in bulk by mark_unseen's touch_seen
+            continue
         else:
             row = {"source_id": e["source_id"], "target_id": e["target_id"], "last_seen": ctx.run_id, "feeds": feeds}
         rows_by_type[e["type"]].append(row)
@@ -331,3 +334,5 @@ def mark_unseen(ctx: Context) -> None:
             edge_rows[rel_type].append({"source_id": s, "target_id": t, "status": "unseen"})
     for rel_type, rows in edge_rows.items():
         ctx.writer.upsert_edges(rel_type, rows)
+    for rel_type in ctx.schema.relationships:  # every unchanged edge that was seen: last_seen = this run
+        ctx.writer.touch_seen(rel_type, sorted(ran), ctx.run_id)

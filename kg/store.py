@@ -143,6 +143,14 @@ class GraphWriter(GraphView):
         return self.upsert_edges(rel_type, rows)
 
     @abstractmethod
+    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
+        """Set last_seen = run_id on every active edge of the type whose feeds all ran.
+
+        One set-based statement instead of a write per unchanged edge: what keeps a refresh
+        with few changes cheap (the refresh has already marked the edges it did not see).
+        """
+
+    @abstractmethod
     def delete_nodes(self, ids: Sequence[str]) -> int: ...
 
     @abstractmethod

@@ -274,6 +274,11 @@ class LadybugWriter(LadybugView, GraphWriter):
                     self._run(stmt, {"rows": chunk})
         return len(rows)
 
+    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
+        self.schema.rel(rel_type)
+        self._run(f"MATCH ()-[e:{rel_type}]->() WHERE e.status = 'active' AND e.last_seen <> $run "
+                  "AND list_has_all($ran, e.feeds) SET e.last_seen = $run", {"ran": sorted(feeds), "run": run_id})
+
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
         for label, group in _group_by_label(self.labels_of(ids)).items():

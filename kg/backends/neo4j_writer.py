@@ -168,6 +168,10 @@ class Neo4jWriter(Neo4jView, GraphWriter):
                 n += self._run(st.delete_nodes(label), {"ids": chunk}, journal=True)[0][0]
         return n
 
+    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
+        self.schema.rel(rel_type)
+        self._run(st.touch_seen(rel_type), {"ran": sorted(feeds), "run": run_id}, journal=True)
+
     def delete_edges(self, rel_type: str, pairs: Sequence[tuple[str, str]]) -> int:
         rel = self.schema.rel(rel_type)
         labels = self.labels_of([x for pair in pairs for x in pair])

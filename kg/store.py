@@ -64,8 +64,8 @@ class QueryResult:
 class GraphView(ABC):
     """Read access. Every method is safe to call from several threads of one process."""
 
-    @abstractmethod
-    def get(self, node_id: str) -> Node | None: ...
+    def get(self, node_id: str) -> Node | None:
+        return self.get_many([node_id]).get(node_id)
 
     @abstractmethod
     def get_many(self, ids: Sequence[str]) -> dict[str, Node]: ...

@@ -79,9 +79,6 @@ class LadybugView(GraphView):
         result.close()
         return rows
 
-    def get(self, node_id: str) -> Node | None:
-        return self.get_many([node_id]).get(node_id)
-
     def get_many(self, ids: Sequence[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(ids))
         out: dict[str, Node] = {}

@@ -133,9 +133,6 @@ class Neo4jView(GraphView):
             for rec in s.run(statement):
                 yield [plain(v) for v in rec.values()]
 
-    def get(self, node_id: str) -> Node | None:
-        return self.get_many([node_id]).get(node_id)
-
     def get_many(self, ids: Sequence[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(ids))
         out: dict[str, Node] = {}

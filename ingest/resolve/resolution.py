@@ -191,6 +191,19 @@ class Resolution:
         return {(a, b) for e in self.entities.values() for i, a in enumerate(e.record_ids)
                 for b in e.record_ids[i + 1:]}
 
+    def _by_record(self, which: str) -> dict[str, list]:
+        """Decisions used (or refused) by the clustering, per record: explain() is called for
+        every merged entity of a refresh, so it must not scan all decisions each time."""
+        cache = self.__dict__.setdefault("_index", {})
+        if which not in cache:
+            index: dict[str, list] = {}
+            for item in getattr(self.clustering, which):
+                d = item[0] if which == "refused" else item
+                for rid in (d.record_a, d.record_b):
+                    index.setdefault(rid, []).append(item)
+            cache[which] = index
+        return cache[which]
+
     def explain(self, record_id: str) -> Explanation:
         entity = self.entity(record_id)
         members = set(entity.record_ids)
@@ -200,13 +213,12 @@ class Resolution:
                 holders.setdefault(key, []).append(m)
         shared = tuple((k, tuple(v)) for k, v in sorted(holders.items()) if len(v) > 1)
         touching = sorted({d.pair: d for m in entity.record_ids for d in self.decisions.for_record(m)}.items())
-        links = tuple(d for d in self.clustering.used if d.record_a in members)
+        links = tuple(d for m in entity.record_ids for d in self._by_record("used").get(m, ()) if d.record_a == m)
         used = {d.pair for d in links}
         supporting = tuple(d for pair, d in touching if d.judgement is Judgement.SAME
                            and pair[0] in members and pair[1] in members and pair not in used)
         manual = tuple(d for _, d in touching if d.origin is Origin.MANUAL)
-        refused = tuple((d, why) for d, why in self.clustering.refused
-                        if d.record_a in members or d.record_b in members)
+        refused = tuple(dict.fromkeys(x for m in entity.record_ids for x in self._by_record("refused").get(m, ())))
         unsure = tuple(d for d in self.decisions.for_record(record_id) if d.judgement is Judgement.UNSURE)
         return Explanation(record_id, entity.id, entity.record_ids, shared, links, supporting, manual, refused,
                            unsure)

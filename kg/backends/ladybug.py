@@ -85,7 +85,8 @@ class LadybugView(GraphView):
         for label in self.schema.labels:
             if len(out) == len(ids):
                 break
-            for (value,) in self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n", {"ids": ids}):
+            # UNWIND + a primary-key match is an index lookup per id; `WHERE n.id IN $ids` scans the table
+            for (value,) in self._run(f"UNWIND $ids AS x MATCH (n:{label} {{id: x}}) RETURN n", {"ids": [i for i in ids if i not in out]}):
                 node = _node(value)
                 out[node.id] = node
         return out
@@ -228,7 +229,7 @@ class LadybugWriter(LadybugView, GraphWriter):
             for i in range(0, len(ids), batch):
                 chunk = [x for x in ids[i : i + batch] if x not in out]
                 if chunk:
-                    for (node_id,) in self._run(f"MATCH (n:{label}) WHERE n.id IN $ids RETURN n.id", {"ids": chunk}):
+                    for (node_id,) in self._run(f"UNWIND $ids AS x MATCH (n:{label} {{id: x}}) RETURN n.id", {"ids": chunk}):
                         out[node_id] = label
         return out
 
@@ -279,7 +280,7 @@ class LadybugWriter(LadybugView, GraphWriter):
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
         for label, group in _group_by_label(self.labels_of(ids)).items():
-            self._run(f"MATCH (n:{label}) WHERE n.id IN $ids DETACH DELETE n", {"ids": group})
+            self._run(f"UNWIND $ids AS x MATCH (n:{label} {{id: x}}) DETACH DELETE n", {"ids": group})
             n += len(group)
         return n
 

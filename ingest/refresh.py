@@ -66,6 +66,16 @@ def content_hash(props: dict[str, Any]) -> str:
     return hashlib.sha1(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
+NODE_HASHED_PROVENANCE = ("extra", "sources", "record_ids")
+
+
+def node_content_hash(props: dict[str, Any], spec: dict[str, Any]) -> str:
+    """What a node's change detection covers: its declared properties, extra source columns,
+    sources and record ids. Derive steps that set a property call this too, so the next run
+    sees no change."""
+    return content_hash({k: v for k, v in props.items() if k in spec or k in NODE_HASHED_PROVENANCE})
+
+
 def run_refresh(
     settings: Settings,
     sources: Sequence[Source],
@@ -229,7 +239,7 @@ def write_nodes(ctx: Context) -> None:
             "first_seen": old_props.get("first_seen") or ctx.run_id,
             "staff_fields": staff,
         }
-        new_hash = content_hash({**merged, **{k: prov[k] for k in ("sources", "record_ids")}})
+        new_hash = node_content_hash({**merged, **prov}, ctx.schema.label(label).props)
         row = {"id": node_id, **merged, **prov, "content_hash": new_hash}
         if old is None:
             ctx.log.add(label, node_id)

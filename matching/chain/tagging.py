@@ -255,14 +255,9 @@ def _settle_adopted(ctx: Context, existing: dict[tuple[str, str], dict[str, Any]
         ctx.writer.upsert_edges("ACTIVE_IN", rows)
 
 
-def _hash_input(props: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    """What write_nodes hashes: the declared properties, extra, sources and record ids."""
-    return {k: v for k, v in props.items() if k in spec or k in ("extra", "sources", "record_ids")}
-
-
 def _write_sector_tags(ctx: Context, proposals: dict[str, list[Tag]]) -> None:
     """Keep `sector_tags` and the node's content hash in step, so the next run sees no change."""
-    from ingest.refresh import content_hash
+    from ingest.refresh import node_content_hash
     from kg.store import Node
 
     spec = ctx.schema.label("Organization").props
@@ -274,8 +269,8 @@ def _write_sector_tags(ctx: Context, proposals: dict[str, list[Tag]]) -> None:
         if sorted(node.props.get("sector_tags") or []) == tags:
             continue
         row: dict[str, Any] = {"id": node.id, "sector_tags": tags}
-        if content_hash(_hash_input(node.props, spec)) == node.props.get("content_hash"):
-            row["content_hash"] = content_hash(_hash_input({**node.props, "sector_tags": tags}, spec))
+        if node_content_hash(node.props, spec) == node.props.get("content_hash"):
+            row["content_hash"] = node_content_hash({**node.props, "sector_tags": tags}, spec)
         rows.append(row)
         ctx.existing[node.id] = Node(node.id, node.label, {**node.props, **row})
     if rows:

@@ -73,7 +73,9 @@ def node_content_hash(props: dict[str, Any], spec: dict[str, Any]) -> str:
     """What a node's change detection covers: its declared properties, extra source columns,
     sources and record ids. Derive steps that set a property call this too, so the next run
     sees no change."""
-    return content_hash({k: v for k, v in props.items() if k in spec or k in NODE_HASHED_PROVENANCE})
+    return content_hash(
+        {k: v for k, v in props.items() if (k in spec and spec[k].hashed) or k in NODE_HASHED_PROVENANCE}
+    )
 
 
 def run_refresh(

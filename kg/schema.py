@@ -35,6 +35,7 @@ class Prop:
     enum: tuple[str, ...] = ()
     required: bool = False
     doc: str = ""
+    hashed: bool = True  # False for summaries derived from relationships: not part of change detection
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ def _props(spec: dict[str, Any] | None) -> dict[str, Prop]:
     for name, p in (spec or {}).items():
         if p["type"] not in TYPES:
             raise SchemaError(name, f"unknown type {p['type']!r}")
-        out[name] = Prop(name, p["type"], tuple(p.get("enum", ())), bool(p.get("required")), p.get("doc", ""))
+        out[name] = Prop(
+            name, p["type"], tuple(p.get("enum", ())), bool(p.get("required")), p.get("doc", ""), bool(p.get("hashed", True))
+        )
     return out
 
 

@@ -43,26 +43,37 @@ class Facts:
 
 
 _TIE_QUERY = {
-    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e]->(o) "
+    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e{types}]->(o) "
     "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
-    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e]-(o) "
+    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e{types}]-(o) "
     "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
 }
 
 
-def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") -> Facts:
+def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", max_ties: int | None = None) -> Facts:
+    """Nodes and their ties. With `max_ties`, an organisation with more ties than that (its
+    derived `tie_count`) contributes its derived `key_ties` instead of all of them, plus the ties
+    that the other fetched nodes have to it: bounded work per candidate, however big the hub."""
     facts = Facts()
     if not ids:
         return facts
     for node in view.get_many(ids).values():
         facts.props[node.id] = node.props
         facts.names[node.id] = node.props.get("name_zh") or node.props.get("name_en") or node.id
-    for direction, query in _TIE_QUERY.items():
-        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in view.query(
-            query.format(label=label), {"ids": ids}
-        ).rows:
+    hubs = (
+        {i for i, p in facts.props.items() if (p.get("tie_count") or 0) > max_ties and p.get("key_ties")}
+        if max_ties is not None
+        else set()
+    )
+    walk = [i for i in ids if i not in hubs]
+    queries = [(d, q.format(label=label, types=""), walk) for d, q in _TIE_QUERY.items()]
+    # a hub's place and sectors: few edges in their own tables, so walking them is cheap
+    queries.append(("out", _TIE_QUERY["out"].format(label=label, types=":LOCATED_IN|ACTIVE_IN"), sorted(hubs)))
+    for direction, query, among in queries:
+        rows = view.query(query, {"ids": among}).rows if among else []
+        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in rows:
             props = {
                 k: v
                 for k, v in (
@@ -77,8 +88,13 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") ->
             facts.names.setdefault(other, other_name)
             if rel == "LOCATED_IN" and direction == "out":
                 facts.locations[x].add(other)
+            if other in hubs:  # the hub's side of a tie its own key ties may have left out
+                facts.ties[other].append(Tie(rel, "in" if direction == "out" else "out", x, label,
+                                             facts.names.get(x, x), props, facts.props.get(x, {}).get("name_en") or x))
+    for hub in sorted(hubs):
+        _add_key_ties(facts, hub)
     neighbours = sorted(
-        {t.other for ts in facts.ties.values() for t in ts if t.other_label == "Organization"} - set(ids)
+        {t.other for ts in facts.ties.values() for t in ts if t.other_label == "Organization"} - set(ids) - set(facts.locations)
     )
     neighbours = neighbours[:MAX_NEIGHBOUR_LOCATIONS]
     if neighbours:
@@ -89,6 +105,23 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization") ->
         for x, region in rows:
             facts.locations[x].add(region)
     return facts
+
+
+def _add_key_ties(facts: Facts, hub: str) -> None:
+    from matching.tie_summary import KeyTie  # matching.tie_summary imports kg only; no cycle at run time
+
+    have = {(t.type, t.direction, t.other) for t in facts.ties.get(hub, [])}
+    props = facts.props[hub]
+    for text in props.get("key_ties") or []:
+        k = KeyTie.decode(text)
+        if (k.type, k.direction, k.other) in have:
+            continue
+        tie_props = {"since": str(k.year)} if k.year else {}
+        facts.ties[hub].append(Tie(k.type, k.direction, k.other, k.other_label, k.name_zh or k.name_en or k.other, tie_props,
+                                   k.name_en or k.name_zh or k.other))
+        facts.names.setdefault(k.other, k.name_zh or k.name_en or k.other)
+        if k.regions:
+            facts.locations[k.other].update(k.regions)
 
 
 @dataclass

@@ -84,7 +84,7 @@ def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_
     node = view.get(entity_id)
     if node is None:
         raise StoreError(f"no entity {entity_id!r}")
-    own = fetch_facts(view, [entity_id], node.label)
+    own = fetch_facts(view, [entity_id], node.label, settings.max_ties_per_candidate)
     sectors = {entity_id} if node.label == "Sector" else own.sectors(entity_id)
     region = next(iter(sorted(own.regions(entity_id))), None) if node.label == "Project" else None
     city = region or settings.home_region
@@ -93,8 +93,8 @@ def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_
     involved = {t.other for t in own.ties.get(entity_id, []) if t.type == "INVOLVED_IN"}
     peers: set[str] = set()
     if node.label == "Organization" and sectors:
-        rows = view.query(
-            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN DISTINCT o.id LIMIT 200",
+        rows = view.query(  # no DISTINCT: it would read the whole sector before the LIMIT
+            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN o.id LIMIT 200",
             {"s": sorted(sectors)},
         ).rows
         peers = {r[0] for r in rows} - {entity_id}
@@ -108,15 +108,16 @@ def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_
         involved,
         rel_type,
         peers,
+        node.props,
     )
 
 
-def _graph_candidates(view: GraphView, t: Target, tr: Trees) -> set[str]:
+def _graph_candidates(view: GraphView, t: Target, tr: Trees, max_ties: int) -> set[str]:
     sectors = set().union(*(tr.subtree(s) for s in t.sectors)) if t.sectors else set()
     out: set[str] = set()
     if sectors:
         rows = view.query(
-            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN DISTINCT o.id LIMIT $n",
+            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN o.id LIMIT $n",
             {"s": sorted(sectors), "n": GRAPH_CANDIDATE_LIMIT},
         ).rows
         out |= {r[0] for r in rows}
@@ -127,9 +128,10 @@ def _graph_candidates(view: GraphView, t: Target, tr: Trees) -> set[str]:
             if t.rel_type in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
             else "PARTNERS_WITH|SUPPLIES|INVESTS_IN"
         )
-        rows = view.query(
-            f"UNWIND $a AS x MATCH (:Organization {{id: x}})-[:{rel}]-(o:Organization) RETURN DISTINCT o.id LIMIT $n",
-            {"a": anchors, "n": GRAPH_CANDIDATE_LIMIT},
+        rows = view.query(  # partners of anchors that are not hubs: a hub's neighbourhood is no shortlist
+            f"UNWIND $a AS x MATCH (a:Organization {{id: x}}) WHERE coalesce(a.tie_count, 0) <= $cap "
+            f"MATCH (a)-[:{rel}]-(o:Organization) RETURN o.id LIMIT $n",
+            {"a": anchors, "n": GRAPH_CANDIDATE_LIMIT, "cap": max_ties},
         ).rows
         out |= {r[0] for r in rows}
     return out
@@ -198,7 +200,7 @@ def recommend(
         index = vecs.indexes["Organization"]
         q = vecs.vector(entity_id)
         if q is None:
-            q = vecs.encode(node_text(view.get(entity_id).props, [tr.name(s, "en") for s in t.sectors]))
+            q = vecs.encode(node_text(t.props, [tr.name(s, "en") for s in t.sectors]))
         for oid, score in index.search(q, k=settings.candidate_pool, exclude_ids=excluded):
             sims[oid] = score
     anchors = _anchors(view, entity_id, t.label, rel_type, t.involved)
@@ -211,7 +213,7 @@ def recommend(
             centre = anchor_vecs.mean(axis=0)
             for oid, _ in index.search(centre / (np.linalg.norm(centre) or 1.0), k=settings.candidate_pool, exclude_ids=excluded):
                 sims.setdefault(oid, float(index.vector(oid) @ q))
-    cands = set(sims) | _graph_candidates(view, t, tr)
+    cands = set(sims) | _graph_candidates(view, t, tr, settings.max_ties_per_candidate)
     cands -= excluded
     peer: dict[str, tuple[float, str]] = {}
     if vecs is not None and "Organization" in vecs.indexes:
@@ -230,7 +232,9 @@ def recommend(
                     peer[c] = (float(row[j]), anchor_ids[int(j)])
     cand_list = sorted(cands)
     facts: Facts = fetch_facts(
-        view, cand_list + sorted(t.involved | set(anchor_ids) | ({entity_id} if t.label == "Organization" else set()))
+        view,
+        cand_list + sorted(t.involved | set(anchor_ids) | ({entity_id} if t.label == "Organization" else set())),
+        max_ties=settings.max_ties_per_candidate,
     )
     if kinds:
         cand_list = [c for c in cand_list if facts.props.get(c, {}).get("kind") in kinds]
@@ -240,8 +244,7 @@ def recommend(
     cand_list = [c for c in cand_list if c in facts.props]
 
     values: dict[str, dict[str, SignalValue]] = {c: {} for c in cand_list}
-    target_props = view.get(entity_id).props
-    terms = _terms(target_props)
+    terms = _terms(t.props)
     for c in cand_list:
         sim = max(0.0, min(1.0, sims.get(c, 0.0)))
         matched = _matched_terms(terms, facts.props[c])

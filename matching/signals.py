@@ -58,6 +58,7 @@ class Target:
     involved: set[str] = field(default_factory=set)
     rel_type: str | None = None
     peers: set[str] = field(default_factory=set)  # organisations like the target (same link)
+    props: dict = field(default_factory=dict)  # the target node's own properties
 
 
 @dataclass
@@ -228,7 +229,9 @@ def standing(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, Sign
     for c in cands:
         props = f.props.get(c, {})
         kind = props.get("kind", "company")
-        degree = sum(1 for x in f.ties.get(c, []) if x.type not in ("LOCATED_IN", "ACTIVE_IN"))
+        degree = props.get("tie_count")  # derived at refresh; counted here on a graph without it
+        if degree is None:
+            degree = sum(1 for x in f.ties.get(c, []) if x.type not in ("LOCATED_IN", "ACTIVE_IN"))
         base = STANDING_BY_KIND.get(kind, 0.3)
         value = min(1.0, base + 0.4 * min(1.0, math.log1p(degree) / math.log1p(DEGREE_FOR_FULL_STANDING)))
         ev = []
@@ -258,6 +261,8 @@ def recency(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, Signa
         years = [
             int(m.group()) for x in f.ties.get(c, []) if (m := YEAR.search(str(x.props.get("since", ""))))
         ]
+        if f.props.get(c, {}).get("latest_tie_year"):  # derived at refresh over all ties, a hub's too
+            years.append(int(f.props[c]["latest_tie_year"]))
         if not years:
             out[c] = SignalValue(0.0)
             continue

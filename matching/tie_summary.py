@@ -1,0 +1,174 @@
+"""Per-organisation tie summaries, derived at refresh so that a recommendation never walks a hub.
+
+On a power-law graph a few organisations have tens of thousands of relationships; reading them
+inside a recommendation cost seconds (bench/recommend_scale.py measured p50 7.8 s at 100k
+organisations before this). So the refresh writes three derived properties on every
+Organization, and the recommender reads them by primary key:
+
+- `tie_count`: relationships other than LOCATED_IN / ACTIVE_IN (standing reads it);
+- `latest_tie_year`: the year of the newest dated one (recency reads it);
+- `key_ties`: only for organisations with more than `max_ties_per_candidate` ties — the ties a
+  recommendation reads instead of all of them, each with the other end's names and regions so
+  that no further lookup is needed. Curated ties come before extracted ones, ties to firms in the
+  home region before others, then the newest.
+
+They are recomputed from the run's edge snapshot every refresh and written only where they
+changed; they are not part of a node's content hash, so they never show as source changes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kg.store import Node
+
+STRUCTURAL = ("LOCATED_IN", "ACTIVE_IN")  # where and in what, not who with
+KEY_TIE_ORDER = ("SUBSIDIARY_OF", "SUPPLIES", "INVESTS_IN", "PARTNERS_WITH", "INVOLVED_IN", "HAS_ROLE", "MENTIONS")
+YEAR = re.compile(r"(?:19|20)\d\d")
+SUMMARY_FIELDS = ("tie_count", "latest_tie_year", "key_ties")
+
+
+@dataclass(frozen=True)
+class TieRow:
+    """One relationship as the summary needs it."""
+
+    type: str
+    source_id: str
+    target_id: str
+    since: str | None = None
+    extracted: bool = False
+
+
+@dataclass(frozen=True)
+class KeyTie:
+    type: str
+    direction: str  # out: the summarised organisation is the source
+    other: str
+    other_label: str
+    name_zh: str
+    name_en: str
+    year: int | None
+    regions: tuple[str, ...]
+
+    def encode(self) -> str:
+        return json.dumps(
+            [self.type, self.direction, self.other, self.other_label, self.name_zh, self.name_en, self.year, list(self.regions)],
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def decode(cls, text: str) -> KeyTie:
+        t, d, other, label, zh, en, year, regions = json.loads(text)
+        return cls(t, d, other, label, zh, en, year, tuple(regions))
+
+
+def year_of(since: Any) -> int | None:
+    m = YEAR.search(str(since or ""))
+    return int(m.group()) if m else None
+
+
+def summarise(
+    edges: Callable[[], Iterable[TieRow]],
+    nodes: dict[str, Node],
+    cap: int,
+    home_regions: set[str],
+) -> dict[str, dict[str, Any]]:
+    """Summaries for every Organization in `nodes`. `edges` is called twice (count, then collect
+    the ties of the few organisations above the cap), so memory stays proportional to those."""
+    orgs = {i for i, n in nodes.items() if n.label == "Organization"}
+    count: Counter[str] = Counter()
+    latest: dict[str, int] = {}
+    regions: dict[str, set[str]] = defaultdict(set)
+    for e in edges():
+        if e.type == "LOCATED_IN":
+            regions[e.source_id].add(e.target_id)
+        if e.type in STRUCTURAL:
+            continue
+        year = year_of(e.since)
+        for end in (e.source_id, e.target_id):
+            if end in orgs:
+                count[end] += 1
+                if year and year > latest.get(end, 0):
+                    latest[end] = year
+    hubs = {o for o, c in count.items() if c > cap}
+    chosen: dict[str, list[tuple[tuple, KeyTie]]] = defaultdict(list)
+    if hubs:
+        for e in edges():
+            if e.type in STRUCTURAL:
+                continue
+            for me, other, direction in ((e.source_id, e.target_id, "out"), (e.target_id, e.source_id, "in")):
+                if me not in hubs or other not in nodes:
+                    continue
+                node = nodes[other]
+                year = year_of(e.since)
+                local = bool(regions.get(other, set()) & home_regions)
+                rank = (e.extracted, not local, KEY_TIE_ORDER.index(e.type) if e.type in KEY_TIE_ORDER else 99, -(year or 0), other)
+                chosen[me].append((rank, KeyTie(e.type, direction, other, node.label, node.props.get("name_zh") or "",
+                                                node.props.get("name_en") or "", year, tuple(sorted(regions.get(other, ()))))))
+            for me in (e.source_id, e.target_id):  # keep the lists short while collecting
+                if len(chosen.get(me, ())) > 4 * cap:
+                    chosen[me] = sorted(chosen[me])[:cap]
+    out = {}
+    for o in orgs:
+        ties = [k.encode() for _, k in sorted(chosen.get(o, []))[:cap]] if o in hubs else []
+        out[o] = {"tie_count": count.get(o, 0), "latest_tie_year": latest.get(o), "key_ties": ties}
+    return out
+
+
+def changed_rows(summaries: dict[str, dict[str, Any]], nodes: dict[str, Node]) -> Iterator[dict[str, Any]]:
+    """Rows for the organisations whose stored summary differs; a staff-set field is left alone."""
+    for oid, summary in summaries.items():
+        props = nodes[oid].props
+        staff = set(props.get("staff_fields") or [])
+        row = {k: v for k, v in summary.items() if k not in staff and (props.get(k) or ([] if k == "key_ties" else None)) != v}
+        if row:
+            yield {"id": oid, **row}
+
+
+def edges_from_snapshot(existing_edges: dict[str, dict[str, Any]]) -> Callable[[], Iterator[TieRow]]:
+    """The refresh's edge snapshot (key 'source|TYPE|target') as TieRows, active edges only."""
+
+    def rows() -> Iterator[TieRow]:
+        for key, e in existing_edges.items():
+            if e.get("status") == "unseen":
+                continue
+            src, dst = e["_pair"]
+            yield TieRow(key.split("|")[1], src, dst, e.get("since"), bool(e.get("extracted")))
+
+    return rows
+
+
+def edges_from_view(view, rel_types: Iterable[str]) -> Callable[[], Iterator[TieRow]]:
+    """Every active edge of the given types, read through the store (bench and repair use it)."""
+
+    def rows() -> Iterator[TieRow]:
+        for rel_type in rel_types:
+            for batch in view.iter_edges(rel_type, batch_size=50_000):
+                for e in batch:
+                    if e.props.get("status") != "unseen":
+                        yield TieRow(rel_type, e.source_id, e.target_id, e.props.get("since"), bool(e.props.get("extracted")))
+
+    return rows
+
+
+def summarise_ties(ctx) -> None:
+    """Refresh derive step: write tie_count, latest_tie_year and key_ties where they changed."""
+    tr_home = _home_regions(ctx.existing, ctx.settings.home_region)
+    summaries = summarise(edges_from_snapshot(ctx.existing_edges), ctx.existing, ctx.settings.max_ties_per_candidate, tr_home)
+    rows = list(changed_rows(summaries, ctx.existing))
+    if rows:
+        ctx.writer.upsert_nodes("Organization", rows)
+        for row in rows:
+            node = ctx.existing[row["id"]]
+            ctx.existing[row["id"]] = Node(node.id, node.label, {**node.props, **row})
+
+
+def _home_regions(nodes: dict[str, Node], home: str) -> set[str]:
+    """The home region and every region below it (PART_OF is not in the node props, so by id prefix
+    as the region taxonomy names them: cn-js-wuxi, cn-js-wuxi-jiangyin, …)."""
+    return {i for i, n in nodes.items() if n.label == "Region" and (i == home or i.startswith(home + "-"))}

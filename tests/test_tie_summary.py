@@ -1,0 +1,82 @@
+"""Tie summaries: what a recommendation reads instead of walking a hub's whole neighbourhood."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from kg.backends import open_view
+from kg.settings import load_settings
+from matching.facts import fetch_facts
+from matching.tie_summary import KeyTie
+
+PARTNERS = [  # id, name, city, since, extracted
+    ("p1", "甲方科技有限公司", "深圳", "2015", ""),
+    ("p2", "乙方微电子有限公司", "无锡", "2012", ""),
+    ("p3", "丙方材料有限公司", "上海", "2023", ""),
+    ("p4", "丁方装备有限公司", "江阴", "2019", "true"),
+    ("p5", "戊方封测有限公司", "北京", "2021", ""),
+]
+
+
+def write_bundle(folder: Path) -> Path:
+    folder.mkdir()
+    with open(folder / "organizations.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["id", "name_zh", "name_en", "kind", "city", "description", "source"])
+        w.writerow(["hub", "枢纽集团股份有限公司", "Hub Group", "listed_company", "苏州", "packaging and test", "t"])
+        for pid, name, city, _, _ in PARTNERS:
+            w.writerow([pid, name, "", "company", city, "parts", "t"])
+    with open(folder / "relations.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["source_id", "target_id", "type", "since", "extracted", "source"])
+        for pid, _, _, since, extracted in PARTNERS:
+            w.writerow(["hub", pid, "SUPPLIES", since, extracted, "t"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory: pytest.TempPathFactory):
+    from ingest.jobs import init_home, load_bundle
+
+    tmp = tmp_path_factory.mktemp("ties")
+    settings = load_settings({"home": str(tmp / "home"), "embedder": "lexical", "max_ties_per_candidate": 2}, env={})
+    init_home(settings)
+    bundle = write_bundle(tmp / "bundle")
+    first = load_bundle(settings, bundle)
+    second = load_bundle(settings, bundle)
+    return settings, first, second
+
+
+def test_summary_counts_every_tie_and_keeps_the_best_above_the_cap(loaded):
+    settings, first, _ = loaded
+    with open_view(settings) as view:
+        hub = view.get("hub").props
+        assert hub["tie_count"] == 5
+        assert hub["latest_tie_year"] == 2023
+        keys = [KeyTie.decode(t) for t in hub["key_ties"]]
+        # curated before extracted, then ties to firms in the home region (Wuxi), then the newest
+        assert [k.other for k in keys] == ["p2", "p3"]
+        assert keys[0].name_zh == "乙方微电子有限公司" and keys[0].regions and keys[0].direction == "out"
+        small = view.get("p1").props
+        assert small["tie_count"] == 1 and small["latest_tie_year"] == 2015 and not small.get("key_ties")
+
+
+def test_second_run_sees_no_change(loaded):
+    _, _, second = loaded
+    totals = second.totals()
+    assert totals["added"] == 0 and totals["changed"] == 0, totals
+
+
+def test_bounded_facts_read_key_ties_and_what_others_have_to_the_hub(loaded):
+    settings, _, _ = loaded
+    with open_view(settings) as view:
+        exact = fetch_facts(view, ["hub", "p5"])
+        bounded = fetch_facts(view, ["hub", "p5"], max_ties=2)
+    assert len([t for t in exact.ties["hub"] if t.type == "SUPPLIES"]) == 5
+    others = sorted(t.other for t in bounded.ties["hub"] if t.type == "SUPPLIES")
+    assert others == ["p2", "p3", "p5"]  # two key ties, and p5's own tie seen from p5's side
+    assert bounded.regions("hub"), "a hub's own place is still read"
+    assert any(r.startswith("cn-js-wuxi") for r in bounded.regions("p2")), "a key tie carries the other end's place"

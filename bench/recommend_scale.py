@@ -33,41 +33,50 @@ TYPES = ["SUPPLIES", "PARTNERS_WITH", "INVESTS_IN"]
 def build_graph(settings, n: int, n_rel: int, rng: random.Random) -> list[str]:
     from ingest.jobs import init_home
     from kg.backends import open_writer
+    from matching.tie_summary import refresh_summaries
 
     init_home(settings)  # the taxonomy: sectors, regions
     ids = [f"o{i}" for i in range(n)]
     t0 = time.perf_counter()
     with open_writer(settings, purpose="bench") as w:
-        batch = 50_000
+        batch = 200_000
         for i in range(0, n, batch):
-            w.upsert_nodes("Organization", [{"id": ids[j], "name_zh": f"测试{j}号科技", "name_en": f"Test {j} Technology",
-                                             "kind": "listed_company" if j % 20 == 0 else "company",
+            w.create_nodes("Organization", [{"id": ids[j], "name_zh": f"测试{j}号科技", "name_en": f"Test {j} Technology",
+                                             "kind": "listed_company" if j % 20 == 0 else "company", "status": "active",
                                              "description": f"maker in {SECTORS[j % len(SECTORS)]}"} for j in range(i, min(n, i + batch))])
         print(f"  nodes: {n:,} in {time.perf_counter() - t0:.0f} s", flush=True)
         regions = {c: w.query("MATCH (r:Region) WHERE r.name_zh STARTS WITH $c RETURN r.id LIMIT 1", {"c": c}).rows for c in CITIES}
         regions = {c: r[0][0] for c, r in regions.items() if r}
         sectors = [s for s in SECTORS if w.get(s) is not None] or SECTORS[:0]
-        w.upsert_edges("ACTIVE_IN", [{"source_id": o, "target_id": sectors[j % len(sectors)]} for j, o in enumerate(ids)] if sectors else [])
-        w.upsert_edges("LOCATED_IN", [{"source_id": o, "target_id": regions[CITIES[j % len(CITIES)]]} for j, o in enumerate(ids) if CITIES[j % len(CITIES)] in regions])
+        w.create_edges("ACTIVE_IN", [{"source_id": o, "target_id": sectors[j % len(sectors)], "status": "active"}
+                                     for j, o in enumerate(ids)] if sectors else [])
+        w.create_edges("LOCATED_IN", [{"source_id": o, "target_id": regions[CITIES[j % len(CITIES)]], "status": "active"}
+                                      for j, o in enumerate(ids) if CITIES[j % len(CITIES)] in regions])
         print(f"  sector and place edges in {time.perf_counter() - t0:.0f} s", flush=True)
         weights = np.array([1.0 / (k + 1) ** 0.9 for k in range(n)])
         weights /= weights.sum()
         done = 0
-        seen: set[tuple[int, int, str]] = set()
+        seen: set[tuple[int, int, int]] = set()
         while done < n_rel:
-            m = min(500_000, n_rel - done)
+            m = min(1_000_000, n_rel - done)
             a = np.random.default_rng(done).choice(n, size=m, p=weights)
             b = np.random.default_rng(done + 1).integers(0, n, size=m)
             by_type: dict[str, list[dict]] = {t: [] for t in TYPES}
-            for x, y, t in zip(a, b, rng.choices(TYPES, k=m), strict=True):
-                key = (min(x, y), max(x, y), t) if t == "PARTNERS_WITH" else (x, y, t)
+            for x, y, t in zip(a.tolist(), b.tolist(), rng.choices(range(len(TYPES)), k=m), strict=True):
+                key = (min(x, y), max(x, y), t) if TYPES[t] == "PARTNERS_WITH" else (x, y, t)
                 if x != y and key not in seen:
                     seen.add(key)
-                    by_type[t].append({"source_id": ids[x], "target_id": ids[y], "since": str(2010 + (x + y) % 16)})
+                    by_type[TYPES[t]].append({"source_id": ids[x], "target_id": ids[y], "since": str(2010 + (x + y) % 16),
+                                              "status": "active"})
             for t, rows in by_type.items():
-                w.create_edges(t, rows)  # new by construction: no MERGE walk over hub adjacency
+                w.create_edges(t, rows)  # new by construction: bulk-loaded, no MERGE walk over hub adjacency
             done += m
             print(f"  relations: {done:,} in {time.perf_counter() - t0:.0f} s", flush=True)
+    t1 = time.perf_counter()
+    with open_writer(settings, purpose="bench tie summaries") as w:
+        written = refresh_summaries(w, settings)
+    print(f"  tie summaries (the refresh's derive step, read through the store): {written:,} organisations in "
+          f"{time.perf_counter() - t1:.0f} s", flush=True)
     return ids
 
 
@@ -85,21 +94,26 @@ def main() -> None:
     ap.add_argument("--relations", type=int, default=5_000_000)
     ap.add_argument("--dim", type=int, default=256, help="vector size of the synthetic embeddings")
     ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--keep", help="build the graph in this folder once and reuse it on later runs")
     args = ap.parse_args()
 
-    from kg.backends import open_view, open_writer
+    from kg.backends import current_version, open_view, open_writer
     from kg.settings import load_settings
     from matching.embed import make_embedder
     from matching.index import VectorIndex
     from matching.recommend import recommend
     from matching.vectors import VECTORS_DIR
 
-    work = Path(tempfile.mkdtemp(prefix="stakegraph-recbench-"))
-    settings = load_settings({"home": str(work / "home")})
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="stakegraph-recbench-"))
+    settings = load_settings({"home": str(work / "home")}, env={})
     rng = random.Random(3)
     t0 = time.perf_counter()
-    ids = build_graph(settings, args.orgs, args.relations, rng)
-    print(f"graph built in {time.perf_counter() - t0:.0f} s")
+    if args.keep and current_version(settings):
+        ids = [f"o{i}" for i in range(args.orgs)]
+        print(f"graph reused from {work}")
+    else:
+        ids = build_graph(settings, args.orgs, args.relations, rng)
+        print(f"graph built in {time.perf_counter() - t0:.0f} s")
 
     vecs = clustered_vectors(len(ids), args.dim, 2000, np.random.default_rng(5))
     t0 = time.perf_counter()
@@ -146,7 +160,8 @@ def main() -> None:
     t = time.perf_counter()
     use.encode(texts)
     print(f"real encoder (USE multilingual) throughput: {len(texts) / (time.perf_counter() - t):.0f} sentences/s")
-    shutil.rmtree(work, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

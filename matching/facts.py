@@ -43,36 +43,40 @@ class Facts:
 
 
 _TIE_QUERY = {
-    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e{types}]->(o) "
+    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e]->(o) "
     "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
-    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e{types}]-(o) "
+    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e]-(o) "
     "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
 }
 
 
 def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", max_ties: int | None = None) -> Facts:
-    """Nodes and their ties. With `max_ties`, an organisation with more ties than that (its
-    derived `tie_count`) contributes its derived `key_ties` instead of all of them, plus the ties
-    that the other fetched nodes have to it: bounded work per candidate, however big the hub."""
+    """Nodes and their ties. With `max_ties`, an organisation that has tie summaries (the refresh
+    derives them, matching.tie_summary) contributes its `key_ties` — all its ties up to that many,
+    the key ones above — read with the node itself; above the cap it also gets the ties the other
+    fetched nodes have to it. Bounded work per candidate, however big the graph or the hub."""
     facts = Facts()
     if not ids:
         return facts
     for node in view.get_many(ids).values():
         facts.props[node.id] = node.props
         facts.names[node.id] = node.props.get("name_zh") or node.props.get("name_en") or node.id
-    hubs = (
-        {i for i, p in facts.props.items() if (p.get("tie_count") or 0) > max_ties and p.get("key_ties")}
-        if max_ties is not None
-        else set()
+    summarised = (
+        {i for i, p in facts.props.items() if p.get("tie_count") is not None} if max_ties is not None else set()
     )
-    walk = [i for i in ids if i not in hubs]
-    queries = [(d, q.format(label=label, types=""), walk) for d, q in _TIE_QUERY.items()]
-    # a hub's place and sectors: few edges in their own tables, so walking them is cheap
-    queries.append(("out", _TIE_QUERY["out"].format(label=label, types=":LOCATED_IN|ACTIVE_IN"), sorted(hubs)))
-    for direction, query, among in queries:
-        rows = view.query(query, {"ids": among}).rows if among else []
+    for node_id in sorted(summarised):
+        _add_key_ties(facts, node_id)
+    hubs = {i for i in summarised if facts.props[i]["tie_count"] > (max_ties or 0)}
+    for node_id in sorted(summarised - hubs):  # their lists are complete: a hub's tie to them is in there
+        for t in facts.ties.get(node_id, []):
+            if t.other in hubs:
+                _add_tie(facts, t.other, Tie(t.type, "in" if t.direction == "out" else "out", node_id, label,
+                                             facts.names[node_id], t.props, facts.props[node_id].get("name_en") or node_id))
+    walk = [i for i in ids if i not in summarised]
+    for direction, query in _TIE_QUERY.items():
+        rows = view.query(query.format(label=label), {"ids": walk}).rows if walk else []
         for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in rows:
             props = {
                 k: v
@@ -88,13 +92,10 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
             facts.names.setdefault(other, other_name)
             if rel == "LOCATED_IN" and direction == "out":
                 facts.locations[x].add(other)
-            if other in hubs:  # the hub's side of a tie its own key ties may have left out
-                facts.ties[other].append(Tie(rel, "in" if direction == "out" else "out", x, label,
-                                             facts.names.get(x, x), props, facts.props.get(x, {}).get("name_en") or x))
-    for hub in sorted(hubs):
-        _add_key_ties(facts, hub)
     neighbours = sorted(
-        {t.other for ts in facts.ties.values() for t in ts if t.other_label == "Organization"} - set(ids) - set(facts.locations)
+        {t.other for x in walk for t in facts.ties.get(x, []) if t.other_label == "Organization"}
+        - set(ids)
+        - set(facts.locations)
     )
     neighbours = neighbours[:MAX_NEIGHBOUR_LOCATIONS]
     if neighbours:
@@ -107,20 +108,23 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
     return facts
 
 
-def _add_key_ties(facts: Facts, hub: str) -> None:
+def _add_tie(facts: Facts, node_id: str, tie: Tie) -> None:
+    if not any((t.type, t.direction, t.other) == (tie.type, tie.direction, tie.other) for t in facts.ties.get(node_id, [])):
+        facts.ties[node_id].append(tie)
+
+
+def _add_key_ties(facts: Facts, node_id: str) -> None:
     from matching.tie_summary import KeyTie  # matching.tie_summary imports kg only; no cycle at run time
 
-    have = {(t.type, t.direction, t.other) for t in facts.ties.get(hub, [])}
-    props = facts.props[hub]
-    for text in props.get("key_ties") or []:
+    for text in facts.props[node_id].get("key_ties") or []:
         k = KeyTie.decode(text)
-        if (k.type, k.direction, k.other) in have:
-            continue
         tie_props = {"since": str(k.year)} if k.year else {}
-        facts.ties[hub].append(Tie(k.type, k.direction, k.other, k.other_label, k.name_zh or k.name_en or k.other, tie_props,
-                                   k.name_en or k.name_zh or k.other))
-        facts.names.setdefault(k.other, k.name_zh or k.name_en or k.other)
-        if k.regions:
+        name = k.name_zh or k.name_en or k.other
+        facts.ties[node_id].append(Tie(k.type, k.direction, k.other, k.other_label, name, tie_props, k.name_en or name))
+        facts.names.setdefault(k.other, name)
+        if k.type == "LOCATED_IN" and k.direction == "out":
+            facts.locations[node_id].add(k.other)
+        elif k.regions:
             facts.locations[k.other].update(k.regions)
 
 

@@ -7,10 +7,12 @@ Organization, and the recommender reads them by primary key:
 
 - `tie_count`: relationships other than LOCATED_IN / ACTIVE_IN (standing reads it);
 - `latest_tie_year`: the year of the newest dated one (recency reads it);
-- `key_ties`: only for organisations with more than `max_ties_per_candidate` ties — the ties a
-  recommendation reads instead of all of them, each with the other end's names and regions so
-  that no further lookup is needed. Curated ties come before extracted ones, ties to firms in the
-  home region before others, then the newest.
+- `key_ties`: the ties a recommendation reads instead of walking the graph — its place and sectors,
+  and its other ties up to `max_ties_per_candidate` (above that, the key ones: curated before
+  extracted, ties to firms in the home region first, then by type and the newest) — each with the
+  other end's names and places, so one primary-key lookup per candidate is all it costs. (The
+  engine's join of a list of ids with their edges scans the edge table, so walking ~1,000
+  candidates' ties cost seconds on a large graph whatever their degree.)
 
 They are recomputed from the run's edge snapshot every refresh and written only where they
 changed; they are not part of a node's content hash, so they never show as source changes.
@@ -78,8 +80,8 @@ def summarise(
     cap: int,
     home_regions: set[str],
 ) -> dict[str, dict[str, Any]]:
-    """Summaries for every Organization in `nodes`. `edges` is called twice (count, then collect
-    the ties of the few organisations above the cap), so memory stays proportional to those."""
+    """Summaries for every Organization in `nodes`. `edges` is called twice: first for places
+    and counts, then to collect each organisation's ties, trimmed to the cap as they come."""
     orgs = {i for i, n in nodes.items() if n.label == "Organization"}
     count: Counter[str] = Counter()
     latest: dict[str, int] = {}
@@ -95,27 +97,27 @@ def summarise(
                 count[end] += 1
                 if year and year > latest.get(end, 0):
                     latest[end] = year
-    hubs = {o for o, c in count.items() if c > cap}
-    chosen: dict[str, list[tuple[tuple, KeyTie]]] = defaultdict(list)
-    if hubs:
-        for e in edges():
-            if e.type in STRUCTURAL:
+    own: dict[str, list[str]] = defaultdict(list)  # its place and sectors: few, always kept
+    chosen: dict[str, list[tuple[tuple, str]]] = defaultdict(list)
+    for e in edges():
+        for me, other, direction in ((e.source_id, e.target_id, "out"), (e.target_id, e.source_id, "in")):
+            if me not in orgs or other not in nodes:
                 continue
-            for me, other, direction in ((e.source_id, e.target_id, "out"), (e.target_id, e.source_id, "in")):
-                if me not in hubs or other not in nodes:
-                    continue
-                node = nodes[other]
-                year = year_of(e.since)
-                local = bool(regions.get(other, set()) & home_regions)
-                rank = (e.extracted, not local, KEY_TIE_ORDER.index(e.type) if e.type in KEY_TIE_ORDER else 99, -(year or 0), other)
-                chosen[me].append((rank, KeyTie(e.type, direction, other, node.label, node.props.get("name_zh") or "",
-                                                node.props.get("name_en") or "", year, tuple(sorted(regions.get(other, ()))))))
-            for me in (e.source_id, e.target_id):  # keep the lists short while collecting
-                if len(chosen.get(me, ())) > 4 * cap:
-                    chosen[me] = sorted(chosen[me])[:cap]
+            node = nodes[other]
+            year = year_of(e.since)
+            tie = KeyTie(e.type, direction, other, node.label, node.props.get("name_zh") or "",
+                         node.props.get("name_en") or "", year, tuple(sorted(regions.get(other, ())))).encode()
+            if e.type in STRUCTURAL:
+                own[me].append(tie)
+                continue
+            local = bool(regions.get(other, set()) & home_regions)
+            rank = (e.extracted, not local, KEY_TIE_ORDER.index(e.type) if e.type in KEY_TIE_ORDER else 99, -(year or 0))
+            chosen[me].append((rank, tie))
+            if len(chosen[me]) > 4 * cap:  # keep a hub's list short while collecting
+                chosen[me] = sorted(chosen[me])[:cap]
     out = {}
     for o in orgs:
-        ties = [k.encode() for _, k in sorted(chosen.get(o, []))[:cap]] if o in hubs else []
+        ties = sorted(own.get(o, [])) + [t for _, t in sorted(chosen.get(o, []))[:cap]]
         out[o] = {"tie_count": count.get(o, 0), "latest_tie_year": latest.get(o), "key_ties": ties}
     return out
 
@@ -125,9 +127,13 @@ def changed_rows(summaries: dict[str, dict[str, Any]], nodes: dict[str, Node]) -
     for oid, summary in summaries.items():
         props = nodes[oid].props
         staff = set(props.get("staff_fields") or [])
-        row = {k: v for k, v in summary.items() if k not in staff and (props.get(k) or ([] if k == "key_ties" else None)) != v}
+        row = {k: v for k, v in summary.items() if k not in staff and _stored(props, k) != v}
         if row:
             yield {"id": oid, **row}
+
+
+def _stored(props: dict[str, Any], key: str) -> Any:
+    return (props.get(key) or []) if key == "key_ties" else props.get(key)
 
 
 def edges_from_snapshot(existing_edges: dict[str, dict[str, Any]]) -> Callable[[], Iterator[TieRow]]:
@@ -172,3 +178,16 @@ def _home_regions(nodes: dict[str, Node], home: str) -> set[str]:
     """The home region and every region below it (PART_OF is not in the node props, so by id prefix
     as the region taxonomy names them: cn-js-wuxi, cn-js-wuxi-jiangyin, …)."""
     return {i for i, n in nodes.items() if n.label == "Region" and (i == home or i.startswith(home + "-"))}
+
+
+def refresh_summaries(writer, settings) -> int:
+    """Recompute every summary from the store itself (a graph built without a refresh, such as
+    the benchmark's, or one migrated from before summaries existed); returns rows written."""
+    nodes = {n.id: n for label in writer.schema.labels for batch in writer.iter_nodes(label, 50_000) for n in batch}
+    types = [t for t in writer.schema.relationships if any("Organization" in ends for ends in writer.schema.rel(t).ends)]
+    summaries = summarise(edges_from_view(writer, types), nodes, settings.max_ties_per_candidate,
+                          _home_regions(nodes, settings.home_region))
+    rows = list(changed_rows(summaries, nodes))
+    for i in range(0, len(rows), 100_000):
+        writer.upsert_nodes("Organization", rows[i : i + 100_000])
+    return len(rows)

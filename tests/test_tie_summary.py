@@ -58,10 +58,13 @@ def test_summary_counts_every_tie_and_keeps_the_best_above_the_cap(loaded):
         assert hub["latest_tie_year"] == 2023
         keys = [KeyTie.decode(t) for t in hub["key_ties"]]
         # curated before extracted, then ties to firms in the home region (Wuxi), then the newest
-        assert [k.other for k in keys] == ["p2", "p3"]
-        assert keys[0].name_zh == "乙方微电子有限公司" and keys[0].regions and keys[0].direction == "out"
+        supplies = [k for k in keys if k.type == "SUPPLIES"]
+        assert [k.other for k in supplies] == ["p2", "p3"]
+        assert supplies[0].name_zh == "乙方微电子有限公司" and supplies[0].regions and supplies[0].direction == "out"
+        assert [k.type for k in keys if k.type not in ("SUPPLIES",)] == ["LOCATED_IN"], "its own place is always kept"
         small = view.get("p1").props
-        assert small["tie_count"] == 1 and small["latest_tie_year"] == 2015 and not small.get("key_ties")
+        assert small["tie_count"] == 1 and small["latest_tie_year"] == 2015
+        assert sorted(KeyTie.decode(t).type for t in small["key_ties"]) == ["LOCATED_IN", "SUPPLIES"]
 
 
 def test_second_run_sees_no_change(loaded):
@@ -80,3 +83,23 @@ def test_bounded_facts_read_key_ties_and_what_others_have_to_the_hub(loaded):
     assert others == ["p2", "p3", "p5"]  # two key ties, and p5's own tie seen from p5's side
     assert bounded.regions("hub"), "a hub's own place is still read"
     assert any(r.startswith("cn-js-wuxi") for r in bounded.regions("p2")), "a key tie carries the other end's place"
+
+
+def test_recomputing_from_the_store_changes_nothing(loaded):
+    from kg.backends import open_writer
+    from matching.tie_summary import refresh_summaries
+
+    settings, _, _ = loaded
+    with open_writer(settings, purpose="test") as w:
+        assert refresh_summaries(w, settings) == 0
+
+
+def test_below_the_cap_the_summary_is_the_walk(loaded):
+    settings, _, _ = loaded
+    with open_view(settings) as view:
+        ids = ["p1", "p2", "p3", "p4", "p5"]
+        exact = fetch_facts(view, ids)
+        bounded = fetch_facts(view, ids, max_ties=2)
+    for i in ids:
+        assert {(t.type, t.direction, t.other) for t in bounded.ties[i]} == {(t.type, t.direction, t.other) for t in exact.ties[i]}
+        assert bounded.regions(i) == exact.regions(i)

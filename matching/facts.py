@@ -43,11 +43,11 @@ class Facts:
 
 
 _TIE_QUERY = {
-    "out": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})-[e]->(o) "
-    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
+    "out": "{start} (c:{label} {{id: {key}}})-[e]->(o) "
+    "RETURN {key}, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
-    "in": "UNWIND $ids AS x MATCH (c:{label} {{id: x}})<-[e]-(o) "
-    "RETURN x, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
+    "in": "{start} (c:{label} {{id: {key}}})<-[e]-(o) "
+    "RETURN {key}, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
            "coalesce(o.name_en, o.name_zh, o.id)",
 }
 
@@ -60,9 +60,9 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
     facts = Facts()
     if not ids:
         return facts
-    for node in view.get_many(ids).values():
-        facts.props[node.id] = node.props
-        facts.names[node.id] = node.props.get("name_zh") or node.props.get("name_en") or node.id
+    for node_id, props in _node_props(view, ids, projected=max_ties is not None).items():
+        facts.props[node_id] = props
+        facts.names[node_id] = props.get("name_zh") or props.get("name_en") or node_id
     summarised = (
         {i for i, p in facts.props.items() if p.get("tie_count") is not None} if max_ties is not None else set()
     )
@@ -76,8 +76,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
                                              facts.names[node_id], t.props, facts.props[node_id].get("name_en") or node_id))
     walk = [i for i in ids if i not in summarised]
     for direction, query in _TIE_QUERY.items():
-        rows = view.query(query.format(label=label), {"ids": walk}).rows if walk else []
-        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in rows:
+        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in _walk(view, query, label, walk):
             props = {
                 k: v
                 for k, v in (
@@ -106,6 +105,38 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
         for x, region in rows:
             facts.locations[x].add(region)
     return facts
+
+
+FACT_PROPS = ("name_zh", "name_en", "aliases", "kind", "stock_code", "description", "status", "tie_count",
+              "latest_tie_year", "key_ties")  # what the signals and reasons read of a candidate
+SMALL_WALK = 8  # up to this many nodes are walked one by one
+
+
+def _node_props(view: GraphView, ids: list[str], projected: bool) -> dict[str, dict[str, Any]]:
+    """Properties by id. Projected, organisations bring only FACT_PROPS: turning ~1,000 whole
+    nodes into Python cost more than the rest of a recommendation."""
+    out: dict[str, dict[str, Any]] = {}
+    if projected:
+        cols = ", ".join(f"n.{p}" for p in FACT_PROPS)
+        for row in view.query(f"UNWIND $ids AS x MATCH (n:Organization {{id: x}}) RETURN n.id, {cols}", {"ids": ids}).rows:
+            out[row[0]] = {p: v for p, v in zip(FACT_PROPS, row[1:], strict=True) if v is not None}
+    rest = [i for i in ids if i not in out]
+    if rest:
+        out.update({n.id: n.props for n in view.get_many(rest).values()})
+    return out
+
+
+def _walk(view: GraphView, query: str, label: str, ids: list[str]) -> list[list[Any]]:
+    """Ties of nodes without summaries. The engine joins `UNWIND $ids` with an edge pattern by
+    scanning the edge tables, so a few nodes are walked one primary-key match at a time."""
+    if not ids:
+        return []
+    if len(ids) > SMALL_WALK:
+        return view.query(query.format(label=label, start="UNWIND $ids AS x MATCH", key="x"), {"ids": ids}).rows
+    rows: list[list[Any]] = []
+    for x in ids:
+        rows += view.query(query.format(label=label, start="MATCH", key="$x"), {"x": x}).rows
+    return rows
 
 
 def _add_tie(facts: Facts, node_id: str, tie: Tie) -> None:

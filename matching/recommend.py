@@ -27,17 +27,35 @@ EMBEDDING_SIGNALS = ("semantic", "peer_similarity")
 MAX_ANCHORS = 50  # existing partners whose vectors stand for 'more like these'
 
 
-def _anchors(view: GraphView, entity_id: str, label: str, rel_type: str | None, involved: set[str]) -> list[str]:
+def _anchors(t: Target) -> list[str]:
     """Organisations already linked to the target the way we are asked about: for a project its
-    involved organisations, for a sector its active firms, otherwise its neighbours by rel_type."""
-    if rel_type:
-        ids = [n.node.id for n in view.neighbours(entity_id, types=[rel_type], limit=MAX_ANCHORS * 4)]
-    elif label == "Sector":
-        ids = [n.node.id for n in view.neighbours(entity_id, types=["ACTIVE_IN"], direction="in", limit=MAX_ANCHORS * 4)]
+    involved organisations, for a sector its leading firms, otherwise its neighbours by rel_type."""
+    if t.label == "Sector":  # its members (ACTIVE_IN) are what any question about a link starts from
+        ids = list(t.leaders)
+    elif t.rel_type:
+        ids = sorted({tie.other for tie in t.ties if tie.type == t.rel_type})
     else:
-        ids = sorted(involved)
-    return [i for i in ids if i != entity_id][:MAX_ANCHORS]
-GRAPH_CANDIDATE_LIMIT = 500
+        ids = sorted(t.involved)
+    return [i for i in ids if i != t.id][:MAX_ANCHORS]
+
+
+def _leaders(view: GraphView, sectors: set[str], limit: int) -> list[str]:
+    """The best-connected firms of these chain links (derived at refresh), most ties first; on a
+    graph without that summary, the first firms found in each link."""
+    out: list[str] = []
+    for sector, leaders in view.query(
+        "UNWIND $s AS x MATCH (s:Sector {id: x}) RETURN s.id, s.leaders", {"s": sorted(sectors)}
+    ).rows:
+        if leaders is None:  # no summary yet: one bounded walk per link (the UNWIND form would scan)
+            leaders = [r[0] for r in view.query(
+                "MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: $x}) RETURN o.id LIMIT $n", {"x": sector, "n": limit}
+            ).rows]
+        out += leaders
+    return list(dict.fromkeys(out))[:limit]
+
+
+GRAPH_CANDIDATE_LIMIT = 200  # leaders of the target's links and partners of its anchors, each
+MAX_PEERS = 200
 
 
 @dataclass
@@ -84,20 +102,15 @@ def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_
     node = view.get(entity_id)
     if node is None:
         raise StoreError(f"no entity {entity_id!r}")
-    own = fetch_facts(view, [entity_id], node.label, settings.max_ties_per_candidate)
+    # a sector's own ties are its (maybe 100,000) member firms: its leaders stand for them
+    own = fetch_facts(view, [entity_id], node.label, settings.max_ties_per_candidate) if node.label != "Sector" else Facts()
     sectors = {entity_id} if node.label == "Sector" else own.sectors(entity_id)
     region = next(iter(sorted(own.regions(entity_id))), None) if node.label == "Project" else None
     city = region or settings.home_region
     if region and region in tr.parent and not tr.children.get(region):  # a district: widen to its city
         city = tr.parent[region]
     involved = {t.other for t in own.ties.get(entity_id, []) if t.type == "INVOLVED_IN"}
-    peers: set[str] = set()
-    if node.label == "Organization" and sectors:
-        rows = view.query(  # no DISTINCT: it would read the whole sector before the LIMIT
-            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN o.id LIMIT 200",
-            {"s": sorted(sectors)},
-        ).rows
-        peers = {r[0] for r in rows} - {entity_id}
+    leaders = _leaders(view, sectors, MAX_PEERS) if sectors else []
     return Target(
         entity_id,
         node.label,
@@ -107,33 +120,30 @@ def _target(view: GraphView, entity_id: str, settings: Settings, tr: Trees, rel_
         tr.parent.get(city),
         involved,
         rel_type,
-        peers,
+        (set(leaders) - {entity_id}) if node.label == "Organization" else set(),
         node.props,
+        own.ties.get(entity_id, []),
+        leaders,
     )
 
 
-def _graph_candidates(view: GraphView, t: Target, tr: Trees, max_ties: int) -> set[str]:
+def _graph_candidates(view: GraphView, t: Target, tr: Trees, base: Facts) -> set[str]:
+    """Leading firms of the target's links and their sub-links, and partners of the organisations
+    already linked to it (read from their tie summaries in `base`)."""
     sectors = set().union(*(tr.subtree(s) for s in t.sectors)) if t.sectors else set()
-    out: set[str] = set()
-    if sectors:
-        rows = view.query(
-            "UNWIND $s AS x MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: x}) RETURN o.id LIMIT $n",
-            {"s": sorted(sectors), "n": GRAPH_CANDIDATE_LIMIT},
-        ).rows
-        out |= {r[0] for r in rows}
-    anchors = sorted(t.involved | t.peers)[:200]
-    if anchors:
-        rel = (
-            t.rel_type
-            if t.rel_type in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
-            else "PARTNERS_WITH|SUPPLIES|INVESTS_IN"
-        )
-        rows = view.query(  # partners of anchors that are not hubs: a hub's neighbourhood is no shortlist
-            f"UNWIND $a AS x MATCH (a:Organization {{id: x}}) WHERE coalesce(a.tie_count, 0) <= $cap "
-            f"MATCH (a)-[:{rel}]-(o:Organization) RETURN o.id LIMIT $n",
-            {"a": anchors, "n": GRAPH_CANDIDATE_LIMIT, "cap": max_ties},
-        ).rows
-        out |= {r[0] for r in rows}
+    out: set[str] = set(_leaders(view, sectors, GRAPH_CANDIDATE_LIMIT)) if sectors else set()
+    types = (
+        {t.rel_type}
+        if t.rel_type in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
+        else {"PARTNERS_WITH", "SUPPLIES", "INVESTS_IN"}
+    )
+    partners = [
+        tie.other
+        for a in sorted(t.involved | t.peers)
+        for tie in base.ties.get(a, [])
+        if tie.type in types and tie.other_label == "Organization"
+    ]
+    out |= set(list(dict.fromkeys(partners))[:GRAPH_CANDIDATE_LIMIT])
     return out
 
 
@@ -203,7 +213,7 @@ def recommend(
             q = vecs.encode(node_text(t.props, [tr.name(s, "en") for s in t.sectors]))
         for oid, score in index.search(q, k=settings.candidate_pool, exclude_ids=excluded):
             sims[oid] = score
-    anchors = _anchors(view, entity_id, t.label, rel_type, t.involved)
+    anchors = _anchors(t)
     anchor_vecs, anchor_ids = None, []
     if vecs is not None and "Organization" in vecs.indexes and anchors:
         index = vecs.indexes["Organization"]
@@ -213,7 +223,8 @@ def recommend(
             centre = anchor_vecs.mean(axis=0)
             for oid, _ in index.search(centre / (np.linalg.norm(centre) or 1.0), k=settings.candidate_pool, exclude_ids=excluded):
                 sims.setdefault(oid, float(index.vector(oid) @ q))
-    cands = set(sims) | _graph_candidates(view, t, tr, settings.max_ties_per_candidate)
+    base = fetch_facts(view, sorted(t.involved | t.peers), max_ties=settings.max_ties_per_candidate)
+    cands = set(sims) | _graph_candidates(view, t, tr, base)
     cands -= excluded
     peer: dict[str, tuple[float, str]] = {}
     if vecs is not None and "Organization" in vecs.indexes:

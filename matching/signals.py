@@ -59,6 +59,8 @@ class Target:
     rel_type: str | None = None
     peers: set[str] = field(default_factory=set)  # organisations like the target (same link)
     props: dict = field(default_factory=dict)  # the target node's own properties
+    ties: list = field(default_factory=list)  # the target's own ties (Tie), bounded like a candidate's
+    leaders: list[str] = field(default_factory=list)  # best-connected firms of its chain links
 
 
 @dataclass

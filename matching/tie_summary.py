@@ -7,6 +7,8 @@ Organization, and the recommender reads them by primary key:
 
 - `tie_count`: relationships other than LOCATED_IN / ACTIVE_IN (standing reads it);
 - `latest_tie_year`: the year of the newest dated one (recency reads it);
+- `leaders` on each Sector: its best-connected firms (the peers and graph candidates of a
+  recommendation, instead of reading the link's whole membership);
 - `key_ties`: the ties a recommendation reads instead of walking the graph — its place and sectors,
   and its other ties up to `max_ties_per_candidate` (above that, the key ones: curated before
   extracted, ties to firms in the home region first, then by type and the newest) — each with the
@@ -32,7 +34,8 @@ from kg.store import Node
 STRUCTURAL = ("LOCATED_IN", "ACTIVE_IN")  # where and in what, not who with
 KEY_TIE_ORDER = ("SUBSIDIARY_OF", "SUPPLIES", "INVESTS_IN", "PARTNERS_WITH", "INVOLVED_IN", "HAS_ROLE", "MENTIONS")
 YEAR = re.compile(r"(?:19|20)\d\d")
-SUMMARY_FIELDS = ("tie_count", "latest_tie_year", "key_ties")
+SUMMARY_FIELDS = ("tie_count", "latest_tie_year", "key_ties", "leaders")
+SECTOR_LEADERS = 200  # best-connected firms of a chain link: peers and graph candidates of a recommendation
 
 
 @dataclass(frozen=True)
@@ -115,10 +118,19 @@ def summarise(
             chosen[me].append((rank, tie))
             if len(chosen[me]) > 4 * cap:  # keep a hub's list short while collecting
                 chosen[me] = sorted(chosen[me])[:cap]
-    out = {}
+    out: dict[str, dict[str, Any]] = {}
+    members: dict[str, list[str]] = defaultdict(list)
     for o in orgs:
         ties = sorted(own.get(o, [])) + [t for _, t in sorted(chosen.get(o, []))[:cap]]
         out[o] = {"tie_count": count.get(o, 0), "latest_tie_year": latest.get(o), "key_ties": ties}
+        for text in own.get(o, []):
+            k = KeyTie.decode(text)
+            if k.type == "ACTIVE_IN" and k.direction == "out":
+                members[k.other].append(o)
+    for sector, firms in members.items():
+        out[sector] = {"leaders": sorted(firms, key=lambda f: (-count.get(f, 0), f))[:SECTOR_LEADERS]}
+    for sector in (i for i, n in nodes.items() if n.label == "Sector" and i not in members):
+        out[sector] = {"leaders": []}
     return out
 
 
@@ -133,7 +145,7 @@ def changed_rows(summaries: dict[str, dict[str, Any]], nodes: dict[str, Node]) -
 
 
 def _stored(props: dict[str, Any], key: str) -> Any:
-    return (props.get(key) or []) if key == "key_ties" else props.get(key)
+    return (props.get(key) or []) if key in ("key_ties", "leaders") else props.get(key)
 
 
 def edges_from_snapshot(existing_edges: dict[str, dict[str, Any]]) -> Callable[[], Iterator[TieRow]]:
@@ -153,11 +165,12 @@ def edges_from_view(view, rel_types: Iterable[str]) -> Callable[[], Iterator[Tie
     """Every active edge of the given types, read through the store (bench and repair use it)."""
 
     def rows() -> Iterator[TieRow]:
-        for rel_type in rel_types:
-            for batch in view.iter_edges(rel_type, batch_size=50_000):
-                for e in batch:
-                    if e.props.get("status") != "unseen":
-                        yield TieRow(rel_type, e.source_id, e.target_id, e.props.get("since"), bool(e.props.get("extracted")))
+        for rel_type in rel_types:  # four columns, not whole edges: this reads every edge twice
+            for a, b, since, extracted in view.query(
+                f"MATCH (a)-[e:{rel_type}]->(b) WHERE e.status IS NULL OR e.status <> 'unseen' "
+                "RETURN a.id, b.id, e.since, e.extracted"
+            ).rows:
+                yield TieRow(rel_type, a, b, since, bool(extracted))
 
     return rows
 
@@ -166,12 +179,18 @@ def summarise_ties(ctx) -> None:
     """Refresh derive step: write tie_count, latest_tie_year and key_ties where they changed."""
     tr_home = _home_regions(ctx.existing, ctx.settings.home_region)
     summaries = summarise(edges_from_snapshot(ctx.existing_edges), ctx.existing, ctx.settings.max_ties_per_candidate, tr_home)
-    rows = list(changed_rows(summaries, ctx.existing))
-    if rows:
-        ctx.writer.upsert_nodes("Organization", rows)
+    for label, rows in _by_label(changed_rows(summaries, ctx.existing), ctx.existing).items():
+        ctx.writer.upsert_nodes(label, rows)
         for row in rows:
             node = ctx.existing[row["id"]]
             ctx.existing[row["id"]] = Node(node.id, node.label, {**node.props, **row})
+
+
+def _by_label(rows: Iterable[dict[str, Any]], nodes: dict[str, Node]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        out[nodes[row["id"]].label].append(row)
+    return out
 
 
 def _home_regions(nodes: dict[str, Node], home: str) -> set[str]:
@@ -187,7 +206,9 @@ def refresh_summaries(writer, settings) -> int:
     types = [t for t in writer.schema.relationships if any("Organization" in ends for ends in writer.schema.rel(t).ends)]
     summaries = summarise(edges_from_view(writer, types), nodes, settings.max_ties_per_candidate,
                           _home_regions(nodes, settings.home_region))
-    rows = list(changed_rows(summaries, nodes))
-    for i in range(0, len(rows), 100_000):
-        writer.upsert_nodes("Organization", rows[i : i + 100_000])
-    return len(rows)
+    written = 0
+    for label, rows in _by_label(changed_rows(summaries, nodes), nodes).items():
+        for i in range(0, len(rows), 100_000):
+            writer.upsert_nodes(label, rows[i : i + 100_000])
+        written += len(rows)
+    return written

@@ -155,7 +155,7 @@ def _add_key_ties(facts: Facts, node_id: str) -> None:
         facts.names.setdefault(k.other, name)
         if k.type == "LOCATED_IN" and k.direction == "out":
             facts.locations[node_id].add(k.other)
-        elif k.regions:
+        elif k.regions and k.other_label == "Organization":  # as the walk: only firms' places count as ties to a region
             facts.locations[k.other].update(k.regions)
 
 

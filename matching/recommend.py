@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from itertools import zip_longest
 from typing import Any
 
 import jieba
@@ -42,16 +43,17 @@ def _anchors(t: Target) -> list[str]:
 def _leaders(view: GraphView, sectors: set[str], limit: int) -> list[str]:
     """The best-connected firms of these chain links (derived at refresh), most ties first; on a
     graph without that summary, the first firms found in each link."""
-    out: list[str] = []
-    for sector, leaders in view.query(
+    per_sector: list[list[str]] = []
+    for sector, leaders in sorted(view.query(
         "UNWIND $s AS x MATCH (s:Sector {id: x}) RETURN s.id, s.leaders", {"s": sorted(sectors)}
-    ).rows:
+    ).rows):
         if leaders is None:  # no summary yet: one bounded walk per link (the UNWIND form would scan)
             leaders = [r[0] for r in view.query(
                 "MATCH (o:Organization)-[:ACTIVE_IN]->(:Sector {id: $x}) RETURN o.id LIMIT $n", {"x": sector, "n": limit}
             ).rows]
-        out += leaders
-    return list(dict.fromkeys(out))[:limit]
+        per_sector.append(leaders)
+    ranked = [firm for rank in zip_longest(*per_sector) for firm in rank if firm]  # the best of every link first
+    return list(dict.fromkeys(ranked))[:limit]
 
 
 GRAPH_CANDIDATE_LIMIT = 200  # leaders of the target's links and partners of its anchors, each

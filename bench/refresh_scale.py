@@ -8,12 +8,14 @@ entity-resolution pairwise precision/recall against the generator's truth, and p
 
     .venv/bin/python bench/refresh_scale.py                    # 200,000 orgs, 1,000,000 relations, 20,000 docs
     .venv/bin/python bench/refresh_scale.py --orgs 20000 --relations 100000 --docs 2000   # quick
+    .venv/bin/python bench/refresh_scale.py --keep ...; .venv/bin/python bench/refresh_scale.py --refresh-only WORK
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import random
 import resource
 import shutil
@@ -110,22 +112,14 @@ def pairwise(truth: dict[str, str], clusters: list[list[str]]) -> tuple[float, f
     return (tp / len(pred) if pred else 1.0), (tp / len(true_pairs) if true_pairs else 1.0)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--orgs", type=int, default=200_000)
-    ap.add_argument("--relations", type=int, default=1_000_000)
-    ap.add_argument("--docs", type=int, default=20_000)
-    ap.add_argument("--embedder", default="default", help="embedder spec for the embedding step")
-    ap.add_argument("--keep", action="store_true", help="keep the work folder")
-    args = ap.parse_args()
-
+def load(work: Path, args: argparse.Namespace):
+    """Generate the input into work, then the full load; prints its figures and the ER scores."""
     from ingest.jobs import init_home
     from ingest.refresh import run_refresh
     from ingest.sources import load_manifest
     from kg.backends import open_view
     from kg.settings import load_settings
 
-    work = Path(tempfile.mkdtemp(prefix="stakegraph-bench-"))
     t0 = time.perf_counter()
     truth = generate(work / "input", args.orgs, args.relations, args.docs)
     print(f"generated {len(truth):,} organisation records, {args.relations:,} relations, {args.docs:,} documents "
@@ -158,8 +152,39 @@ def main() -> None:
     p, r = pairwise(truth, [c for c in clusters if c])
     print(f"entity resolution: pairwise precision {p:.3f}, recall {r:.3f}")
 
+    return manifest, settings
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--orgs", type=int, default=200_000)
+    ap.add_argument("--relations", type=int, default=1_000_000)
+    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--embedder", default="default", help="embedder spec for the embedding step")
+    ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--quiet", action="store_true", help="do not log each refresh step as it ends (stderr)")
+    ap.add_argument("--refresh-only", metavar="WORK", type=Path,
+                    help="only the 1%%-changed refresh, against the work folder of an earlier run kept with --keep")
+    args = ap.parse_args()
+    if not args.quiet:
+        logging.basicConfig(format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
+        logging.getLogger("stakegraph.refresh").setLevel(logging.INFO)
+
+    from ingest.refresh import run_refresh
+    from ingest.sources import load_manifest
+    from kg.settings import load_settings
+
+    if args.refresh_only:
+        work = args.refresh_only
+        manifest = work / "sources.yaml"
+        settings = load_settings({"home": str(work / "home"), "embedder": args.embedder})
+    else:
+        work = Path(tempfile.mkdtemp(prefix="stakegraph-bench-"))
+        manifest, settings = load(work, args)
     path = work / "input" / "exchange" / "organizations.csv"
     lines = path.read_text(encoding="utf-8").splitlines()
+    if any("producer of" in line for line in lines):
+        raise SystemExit(f"{path} was changed by an earlier refresh already")
     step = 100
     changed = [line.replace("maker of", "producer of") if i % step == 1 else line for i, line in enumerate(lines)]
     path.write_text("\n".join(changed) + "\n", encoding="utf-8")
@@ -168,8 +193,9 @@ def main() -> None:
     print(f"refresh with 1% changed: {time.perf_counter() - t0:.1f} s; changed {log2.totals()['changed']:,}, "
           f"added {log2.totals()['added']:,}, texts re-encoded {log2.timings.get('texts_encoded', '?')}")
     print("  steps: " + ", ".join(f"{k} {v}" for k, v in log2.timings.items()))
-    print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if not args.keep:
+    scope = " (this refresh only)" if args.refresh_only else ""
+    print(f"peak memory (RSS){scope}: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if not args.keep and not args.refresh_only:
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -111,6 +111,7 @@ def run_refresh(
             t0 = time.perf_counter()
             step(ctx)
             changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
+            log.info("step %s: %.1f s", step.__name__, changelog.timings[step.__name__])
         changelog.rejected = [r.as_dict() for r in batch.rejected]
         changelog.status = "ok" if not batch.rejected else "ok, with rejected rows"
         changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -209,6 +210,7 @@ def write_nodes(ctx: Context) -> None:
     for rec in ctx.batch.nodes:
         groups[ctx.redirects.get(rec.id, rec.id)].append(rec)
     rows_by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    new_by_label: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for node_id, records in progress(sorted(groups.items()), "nodes", unit="node"):
         label = records[0].label
         old = ctx.existing.get(node_id)
@@ -227,7 +229,7 @@ def write_nodes(ctx: Context) -> None:
             if offered and offered[-1] != want:
                 ctx.log.disagreements.append({"id": node_id, "field": f, "staff": want, "source": offered[-1]})
             merged[f] = want
-        merged.update({k: v for k, v in name_keys(merged).items() if k in ctx.schema.label(label).props})  # Documents have no pinyin
+        merged.update({k: v for k, v in name_keys(merged, old_props).items() if k in ctx.schema.label(label).props})  # Documents have no pinyin
         feeds = sorted({*(old_props.get("feeds") or []), *(r.feed for r in records)})
         prov = {
             "source": old_props.get("source") or records[0].source,
@@ -253,8 +255,10 @@ def write_nodes(ctx: Context) -> None:
             ctx.touched.add(node_id)
         else:
             row = {"id": node_id, "last_seen": ctx.run_id, "feeds": feeds}
-        rows_by_label[label].append(row)
+        (new_by_label if old is None else rows_by_label)[label].append(row)
         ctx.existing[node_id] = Node(node_id, label, {**old_props, **{k: v for k, v in row.items() if k != "id"}})
+    for label, rows in new_by_label.items():
+        ctx.writer.create_nodes(label, rows)  # not in the snapshot: known not to exist yet
     for label, rows in rows_by_label.items():
         ctx.writer.upsert_nodes(label, rows)
 

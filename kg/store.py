@@ -134,6 +134,19 @@ class GraphWriter(GraphView):
         The end nodes must exist; their labels are looked up by the writer.
         """
 
+    def create_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Write nodes the caller knows do not exist yet (the refresh diffed them as new).
+
+        Knowing that, a backend may bulk-load them without a per-row existence check (ladybug
+        COPYs a large batch); the result must be the same as upsert_nodes, which is the default.
+        """
+        return self.upsert_nodes(label, rows)
+
+    def update_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Set properties of nodes the caller knows exist (derived summaries); ids that do not
+        exist are skipped. A backend may skip MERGE's create branch; the default upserts."""
+        return self.upsert_nodes(label, rows)
+
     def create_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
         """Write edges the caller knows do not exist yet (the refresh diffed them).
 

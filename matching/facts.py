@@ -110,6 +110,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
 FACT_PROPS = ("name_zh", "name_en", "aliases", "kind", "stock_code", "description", "status", "tie_count",
               "latest_tie_year", "key_ties")  # what the signals and reasons read of a candidate
 SMALL_WALK = 8  # up to this many nodes are walked one by one
+MAX_TIES_READ = 40  # of a hub's stored key ties (best first) a recommendation reads this many
 
 
 def _node_props(view: GraphView, ids: list[str], projected: bool) -> dict[str, dict[str, Any]]:
@@ -147,8 +148,8 @@ def _add_tie(facts: Facts, node_id: str, tie: Tie) -> None:
 def _add_key_ties(facts: Facts, node_id: str) -> None:
     from matching.tie_summary import KeyTie  # matching.tie_summary imports kg only; no cycle at run time
 
-    for text in facts.props[node_id].get("key_ties") or []:
-        k = KeyTie.decode(text)
+    texts = facts.props[node_id].get("key_ties") or []
+    for k in KeyTie.decode_many(texts[:MAX_TIES_READ]):
         tie_props = {"since": str(k.year)} if k.year else {}
         name = k.name_zh or k.name_en or k.other
         facts.ties[node_id].append(Tie(k.type, k.direction, k.other, k.other_label, name, tie_props, k.name_en or name))

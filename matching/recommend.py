@@ -56,8 +56,9 @@ def _leaders(view: GraphView, sectors: set[str], limit: int) -> list[str]:
     return list(dict.fromkeys(ranked))[:limit]
 
 
-GRAPH_CANDIDATE_LIMIT = 200  # leaders of the target's links and partners of its anchors, each
+GRAPH_CANDIDATE_LIMIT = 100  # leaders of the target's links and partners of its anchors, each
 MAX_PEERS = 200
+PARTNER_SOURCES = 20
 
 
 @dataclass
@@ -141,7 +142,7 @@ def _graph_candidates(view: GraphView, t: Target, tr: Trees, base: Facts) -> set
     )
     partners = [
         tie.other
-        for a in sorted(t.involved | t.peers)
+        for a in sorted(base.props)
         for tie in base.ties.get(a, [])
         if tie.type in types and tie.other_label == "Organization"
     ]
@@ -225,7 +226,9 @@ def recommend(
             centre = anchor_vecs.mean(axis=0)
             for oid, _ in index.search(centre / (np.linalg.norm(centre) or 1.0), k=settings.candidate_pool, exclude_ids=excluded):
                 sims.setdefault(oid, float(index.vector(oid) @ q))
-    base = fetch_facts(view, sorted(t.involved | t.peers), max_ties=settings.max_ties_per_candidate)
+    # partners of what is already linked, and of the link's top firms (a few: they are hubs)
+    base = fetch_facts(view, sorted((t.involved | set(anchors) | set(t.leaders[:PARTNER_SOURCES])) - {entity_id}),
+                       max_ties=settings.max_ties_per_candidate)
     cands = set(sims) | _graph_candidates(view, t, tr, base)
     cands -= excluded
     peer: dict[str, tuple[float, str]] = {}

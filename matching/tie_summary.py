@@ -67,6 +67,11 @@ class KeyTie:
         )
 
     @classmethod
+    def decode_many(cls, texts: list[str]) -> list[KeyTie]:
+        """One JSON parse for a node's whole list: per-string parsing dominated a recommendation."""
+        return [cls(t, d, o, label, zh, en, y, tuple(r)) for t, d, o, label, zh, en, y, r in json.loads("[" + ",".join(texts) + "]")]
+
+    @classmethod
     def decode(cls, text: str) -> KeyTie:
         t, d, other, label, zh, en, year, regions = json.loads(text)
         return cls(t, d, other, label, zh, en, year, tuple(regions))
@@ -180,7 +185,7 @@ def summarise_ties(ctx) -> None:
     tr_home = _home_regions(ctx.existing, ctx.settings.home_region)
     summaries = summarise(edges_from_snapshot(ctx.existing_edges), ctx.existing, ctx.settings.max_ties_per_candidate, tr_home)
     for label, rows in _by_label(changed_rows(summaries, ctx.existing), ctx.existing).items():
-        ctx.writer.upsert_nodes(label, rows)
+        ctx.writer.update_nodes(label, rows)
         for row in rows:
             node = ctx.existing[row["id"]]
             ctx.existing[row["id"]] = Node(node.id, node.label, {**node.props, **row})
@@ -209,6 +214,6 @@ def refresh_summaries(writer, settings) -> int:
     written = 0
     for label, rows in _by_label(changed_rows(summaries, nodes), nodes).items():
         for i in range(0, len(rows), 100_000):
-            writer.upsert_nodes(label, rows[i : i + 100_000])
+            writer.update_nodes(label, rows[i : i + 100_000])
         written += len(rows)
     return written

@@ -63,6 +63,17 @@ def test_upsert_is_idempotent(settings):
         assert v.get("o1").props["name_zh"] == "江苏长电科技股份有限公司"  # absent keys left as they were
 
 
+def test_update_nodes_sets_existing_and_skips_missing(settings):
+    with open_view(settings) as v:
+        before = v.counts()
+    with open_writer(settings) as w:
+        w.update_nodes("Organization", [{"id": "o1", "tie_count": 2, "key_ties": ["a", "b"]}, {"id": "ghost", "tie_count": 1}])
+    with open_view(settings) as v:
+        assert v.counts() == before, "update_nodes never creates"
+        o1 = v.get("o1").props
+        assert o1["tie_count"] == 2 and o1["key_ties"] == ["a", "b"] and o1["name_zh"] == "江苏长电科技股份有限公司"
+
+
 def test_neighbours_both_directions(settings):
     with open_view(settings) as v:
         got = {(n.edge.type, n.node.id, n.direction) for n in v.neighbours("o1")}
@@ -149,3 +160,98 @@ def test_views_in_threads(settings):
         for t in threads:
             t.join()
     assert not errors
+
+
+def _bulk(settings, threshold):
+    return settings.replace(bulk_copy_min_rows=threshold)
+
+
+def _org_rows(prefix, n):
+    return [{"id": f"{prefix}{i}", "name_zh": f"公司{i}", "name_en": f"Co {i}" if i % 2 else None, "kind": "company",
+             "aliases": [f"别名{i}"] if i % 3 else [], "stock_codes": None, "record_ids": [f"src:{prefix}{i}"],
+             "status": "active"} for i in range(n)]
+
+
+def _edge_rows(ids, n):
+    """n distinct edges between the ids, no loops, with a mix of set, null and empty values."""
+    pairs = list(dict.fromkeys((ids[i % len(ids)], ids[(i * 7 + 1 + i // len(ids)) % len(ids)]) for i in range(n)))
+    return [{"source_id": a, "target_id": b, "source": "t", "weight": 0.5 if i % 2 else None,
+             "extracted": bool(i % 3) if i % 5 else None, "confidence": float(i) / 10, "evidence": None if i % 4 else f"doc {i}",
+             "sources": ["t", "u"], "feeds": [], "first_seen": "r1", "status": "active"} for i, (a, b) in enumerate(pairs) if a != b]
+
+
+@pytest.mark.parametrize("threshold", [1, 10_000], ids=["bulk", "unwind"])
+def test_create_nodes_and_edges(settings, threshold):
+    """create_* write new rows; on ladybug a batch at or above bulk_copy_min_rows goes through COPY."""
+    s = _bulk(settings, threshold)
+    with open_writer(s) as w:
+        assert w.create_nodes("Organization", _org_rows("n", 30)) == 30
+        w.create_nodes("Sector", [{"id": "s9", "name_en": "Test"}])
+        ids = [f"n{i}" for i in range(30)]
+        assert w.create_edges("SUPPLIES", _edge_rows(ids, 40)) > 0
+        w.create_edges("ACTIVE_IN", [{"source_id": "n1", "target_id": "s9", "source": "t"}, {"source_id": "o2", "target_id": "s9"}])
+        w.create_edges("PARTNERS_WITH", [{"source_id": "n5", "target_id": "n2", "evidence": "MoU"}])  # symmetric: stored n2->n5
+    with open_view(settings) as v:
+        c = v.counts()
+        assert c["Organization"] == 32 and c["Sector"] == 2 and c["ACTIVE_IN"] == 3 and c["PARTNERS_WITH"] == 2
+        n1 = v.get("n1")
+        assert n1.props["aliases"] == ["别名1"] and n1.props["name_en"] == "Co 1" and "stock_codes" not in n1.props
+        assert v.get("n0").props["aliases"] == [] and "name_en" not in v.get("n0").props
+        pw = [n for n in v.neighbours("n5", types=["PARTNERS_WITH"])]
+        assert [(n.edge.source_id, n.edge.target_id, n.edge.props["evidence"]) for n in pw] == [("n2", "n5", "MoU")]
+        assert pw[0].edge.props["id"] == "n2|PARTNERS_WITH|n5"
+
+
+def _graph_state(settings):
+    with open_view(settings) as v:
+        nodes = {n.id: n.props for label in v.schema.labels for b in v.iter_nodes(label) for n in b}
+        edges = {(t, e.source_id, e.target_id): e.props for t in v.schema.relationships for b in v.iter_edges(t) for e in b}
+    return nodes, edges
+
+
+def test_bulk_copy_reads_back_like_unwind(settings, tmp_path, monkeypatch):
+    """Properties written by COPY (threshold 1) read back identical to the UNWIND path's."""
+    if settings.backend != "ladybug":
+        pytest.skip("COPY is the embedded backend's bulk path")
+    from kg.backends.ladybug import LadybugWriter
+
+    copies = []
+    real_copy = LadybugWriter._copy
+    monkeypatch.setattr(LadybugWriter, "_copy", lambda self, stmt, table: (copies.append(stmt), real_copy(self, stmt, table)))
+    states = []
+    for name, threshold in (("unwind", 1_000_000), ("copy", 1)):
+        s = _bulk(settings, threshold).replace(home=str(tmp_path / name))
+        with open_writer(s) as w:
+            w.create_nodes("Organization", _org_rows("n", 50))
+            w.create_nodes("Project", [{"id": "p1", "name_en": "Fab", "investment_cny": 1.5e9, "needs": ["ic.fab"], "tier": "key"},
+                                       {"id": "p2", "name_zh": "项目", "investment_cny": None, "needs": []}])
+            w.create_edges("SUPPLIES", _edge_rows([f"n{i}" for i in range(50)], 120))
+            w.create_edges("INVOLVED_IN", [{"source_id": "n1", "target_id": "p1", "role": "investor", "weight": 2.0},
+                                           {"source_id": "n2", "target_id": "p2", "extracted": False}])
+        states.append(_graph_state(s))
+        assert len(copies) == (0 if name == "unwind" else 4)
+    assert states[0] == states[1]
+    assert states[1][0]["p1"]["investment_cny"] == 1.5e9 and states[1][1][("SUPPLIES", "n1", "n8")]["sources"] == ["t", "u"]
+
+
+def test_bulk_create_nodes_over_existing_ids_upserts(settings):
+    """A COPY that meets an existing id writes nothing and the batch is upserted instead."""
+    rows = [*_org_rows("n", 20), {"id": "o1", "name_en": "JCET Group"}]
+    with open_writer(_bulk(settings, 1)) as w:
+        w.create_nodes("Organization", rows)
+        assert w.get("n19").props["name_zh"] == "公司19"
+    with open_view(settings) as v:
+        assert v.counts()["Organization"] == 22
+        o1 = v.get("o1").props
+        assert o1["name_en"] == "JCET Group" and o1["name_zh"] == "江苏长电科技股份有限公司"
+
+
+def test_killed_bulk_writer_publishes_nothing(settings):
+    with open_view(settings) as v:
+        before = v.counts()
+    with pytest.raises(RuntimeError, match="boom"), open_writer(_bulk(settings, 1)) as w:
+        w.create_nodes("Organization", _org_rows("n", 20))
+        w.create_edges("SUPPLIES", [{"source_id": "n1", "target_id": "n2"}, {"source_id": "n2", "target_id": "n3"}])
+        raise RuntimeError("boom")
+    with open_view(settings) as v:
+        assert v.counts() == before and v.get("n1") is None

@@ -91,6 +91,11 @@ def upsert_nodes(label: str) -> str:
     return f"UNWIND $rows AS r MERGE (n:{q(label)} {{id: r.id}}) SET n += r.props"
 
 
+def update_nodes(label: str) -> str:
+    """rows: [{id, props}] of nodes that should exist; a missing id is skipped, never created."""
+    return f"UNWIND $rows AS r MATCH (n:{q(label)} {{id: r.id}}) SET n += r.props"
+
+
 def upsert_edges(rel_type: str, src_label: str, dst_label: str) -> str:
     """rows: [{source_id, target_id, props}]; edge identity is (type, source, target)."""
     return (

@@ -143,6 +143,13 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             self._run(st.upsert_nodes(label), {"rows": chunk}, journal=True)
         return len(rows)
 
+    def update_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
+        self.schema.label(label)
+        payload = [{"id": r["id"], "props": {k: v for k, v in r.items() if k != "id"}} for r in rows]
+        for chunk in _chunks(payload, self._settings.write_batch_size):
+            self._run(st.update_nodes(label), {"rows": chunk}, journal=True)
+        return len(rows)
+
     def _by_ends(self, rel_type: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         labels = self.labels_of([r["source_id"] for r in rows] + [r["target_id"] for r in rows])
         return group_by_end_labels(self.schema, rel_type, rows, labels)

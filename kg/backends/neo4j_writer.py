@@ -137,18 +137,18 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         return out
 
     def upsert_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
-        self.schema.label(label)
-        payload = [{"id": r["id"], "props": {k: v for k, v in r.items() if k != "id"}} for r in rows]
-        for chunk in _chunks(payload, self._settings.write_batch_size):
-            self._run(st.upsert_nodes(label), {"rows": chunk}, journal=True)
-        return len(rows)
+        return self._set_nodes(st.upsert_nodes(label), label, rows)
 
     def update_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
+        return self._set_nodes(st.update_nodes(label), label, rows)
+
+    def _set_nodes(self, statement: str, label: str, rows: Sequence[dict[str, Any]]) -> int:
         self.schema.label(label)
         payload = [{"id": r["id"], "props": {k: v for k, v in r.items() if k != "id"}} for r in rows]
         for chunk in _chunks(payload, self._settings.write_batch_size):
-            self._run(st.update_nodes(label), {"rows": chunk}, journal=True)
+            self._run(statement, {"rows": chunk}, journal=True)
         return len(rows)
+
 
     def _by_ends(self, rel_type: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         labels = self.labels_of([r["source_id"] for r in rows] + [r["target_id"] for r in rows])

@@ -263,7 +263,26 @@ class LadybugWriter(LadybugView, GraphWriter):
         return out
 
     def upsert_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
-        return self._set_nodes(label, rows, "MERGE")
+        """Ids already in the table take the MATCH ... SET path, only new ones MERGE: on a
+        160k-node table MERGE ran at ~1k rows/s and MATCH at ~20k, and a refresh re-writes
+        last_seen of every node it saw (four of a 20-minute refresh's minutes went to it)."""
+        self.schema.label(label)
+        existing = self._existing_ids(label, [row["id"] for row in rows])
+        known = [row for row in rows if row["id"] in existing]
+        if known:
+            self._set_nodes(label, known, "MATCH")
+        if len(known) < len(rows):
+            self._set_nodes(label, [row for row in rows if row["id"] not in existing], "MERGE")
+        return len(rows)
+
+    def _existing_ids(self, label: str, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        ids = list(dict.fromkeys(ids))
+        batch = self._settings.write_batch_size * 4
+        for i in range(0, len(ids), batch):
+            # UNWIND + a primary-key match is an index lookup per id
+            found.update(r[0] for r in self._run(f"UNWIND $ids AS x MATCH (n:{label} {{id: x}}) RETURN n.id", {"ids": ids[i : i + batch]}))
+        return found
 
     def update_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
         return self._set_nodes(label, rows, "MATCH")  # ~3x MERGE's rate here: no existence branch

@@ -54,7 +54,7 @@ _TIE_QUERY = {
 
 def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", max_ties: int | None = None) -> Facts:
     """Nodes and their ties. With `max_ties`, an organisation that has tie summaries (the refresh
-    derives them, matching.tie_summary) contributes its `key_ties` — all its ties up to that many,
+    derives them, matching.tie_summary) contributes its `key_ties_json` — all its ties up to that many,
     the key ones above — read with the node itself; above the cap it also gets the ties the other
     fetched nodes have to it. Bounded work per candidate, however big the graph or the hub."""
     facts = Facts()
@@ -108,7 +108,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
 
 
 FACT_PROPS = ("name_zh", "name_en", "aliases", "kind", "stock_code", "description", "status", "tie_count",
-              "latest_tie_year", "key_ties")  # what the signals and reasons read of a candidate
+              "latest_tie_year", "key_ties_json")  # what the signals and reasons read of a candidate
 SMALL_WALK = 8  # up to this many nodes are walked one by one
 MAX_TIES_READ = 40  # of a hub's stored key ties (best first) a recommendation reads this many
 
@@ -148,8 +148,7 @@ def _add_tie(facts: Facts, node_id: str, tie: Tie) -> None:
 def _add_key_ties(facts: Facts, node_id: str) -> None:
     from matching.tie_summary import KeyTie  # matching.tie_summary imports kg only; no cycle at run time
 
-    texts = facts.props[node_id].get("key_ties") or []
-    for k in KeyTie.decode_many(texts[:MAX_TIES_READ]):
+    for k in KeyTie.decode_many(facts.props[node_id].get("key_ties_json"), MAX_TIES_READ):
         tie_props = {"since": str(k.year)} if k.year else {}
         name = k.name_zh or k.name_en or k.other
         facts.ties[node_id].append(Tie(k.type, k.direction, k.other, k.other_label, name, tie_props, k.name_en or name))

@@ -67,11 +67,11 @@ def test_update_nodes_sets_existing_and_skips_missing(settings):
     with open_view(settings) as v:
         before = v.counts()
     with open_writer(settings) as w:
-        w.update_nodes("Organization", [{"id": "o1", "tie_count": 2, "key_ties": ["a", "b"]}, {"id": "ghost", "tie_count": 1}])
+        w.update_nodes("Organization", [{"id": "o1", "tie_count": 2, "key_ties_json": "[1, 2]"}, {"id": "ghost", "tie_count": 1}])
     with open_view(settings) as v:
         assert v.counts() == before, "update_nodes never creates"
         o1 = v.get("o1").props
-        assert o1["tie_count"] == 2 and o1["key_ties"] == ["a", "b"] and o1["name_zh"] == "江苏长电科技股份有限公司"
+        assert o1["tie_count"] == 2 and o1["key_ties_json"] == "[1, 2]" and o1["name_zh"] == "江苏长电科技股份有限公司"
 
 
 def test_neighbours_both_directions(settings):

@@ -56,7 +56,7 @@ def test_summary_counts_every_tie_and_keeps_the_best_above_the_cap(loaded):
         hub = view.get("hub").props
         assert hub["tie_count"] == 5
         assert hub["latest_tie_year"] == 2023
-        keys = [KeyTie.decode(t) for t in hub["key_ties"]]
+        keys = KeyTie.decode_many(hub["key_ties_json"])
         # curated before extracted, then ties to firms in the home region (Wuxi), then the newest
         supplies = [k for k in keys if k.type == "SUPPLIES"]
         assert [k.other for k in supplies] == ["p2", "p3"]
@@ -64,7 +64,7 @@ def test_summary_counts_every_tie_and_keeps_the_best_above_the_cap(loaded):
         assert [k.type for k in keys if k.type not in ("SUPPLIES",)] == ["LOCATED_IN"], "its own place is always kept"
         small = view.get("p1").props
         assert small["tie_count"] == 1 and small["latest_tie_year"] == 2015
-        assert sorted(KeyTie.decode(t).type for t in small["key_ties"]) == ["LOCATED_IN", "SUPPLIES"]
+        assert sorted(k.type for k in KeyTie.decode_many(small["key_ties_json"])) == ["LOCATED_IN", "SUPPLIES"]
 
 
 def test_second_run_sees_no_change(loaded):
@@ -103,3 +103,32 @@ def test_below_the_cap_the_summary_is_the_walk(loaded):
     for i in ids:
         assert {(t.type, t.direction, t.other) for t in bounded.ties[i]} == {(t.type, t.direction, t.other) for t in exact.ties[i]}
         assert bounded.regions(i) == exact.regions(i)
+
+
+def test_a_small_change_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(tmp_path: Path):
+    """The refresh rebuilds summaries incrementally (tie_fp); the result must be what a full
+    recomputation from the store gives, which then finds nothing to write."""
+    from ingest.jobs import init_home, load_bundle
+    from kg.backends import open_writer
+    from matching.tie_summary import refresh_summaries
+
+    settings = load_settings({"home": str(tmp_path / "home"), "embedder": "lexical", "max_ties_per_candidate": 2}, env={})
+    init_home(settings)
+    bundle = write_bundle(tmp_path / "bundle")
+    load_bundle(settings, bundle)
+    with open_view(settings) as view:
+        before = {i: view.get(i).props for i in ("hub", "p1", "p2", "p3", "p4", "p5")}
+    orgs = (bundle / "organizations.csv").read_text(encoding="utf-8").replace("乙方微电子有限公司", "乙方半导体有限公司")
+    (bundle / "organizations.csv").write_text(orgs, encoding="utf-8")
+    with open(bundle / "relations.csv", "a", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerow(["p1", "p3", "PARTNERS_WITH", "2024", "", "t"])
+    load_bundle(settings, bundle)
+    with open_view(settings) as view:
+        after = {i: view.get(i).props for i in before}
+    hub_ties = {k.other: k for k in KeyTie.decode_many(after["hub"]["key_ties_json"])}
+    assert hub_ties["p2"].name_zh == "乙方半导体有限公司", "a renamed neighbour shows in the hub's key ties"
+    assert "p1" in {k.other for k in KeyTie.decode_many(after["p3"]["key_ties_json"])}
+    assert after["p1"]["tie_count"] == 2 and after["p1"]["latest_tie_year"] == 2024
+    assert after["p5"]["key_ties_json"] == before["p5"]["key_ties_json"] and after["p5"]["tie_fp"] == before["p5"]["tie_fp"]
+    with open_writer(settings, purpose="test") as w:
+        assert refresh_summaries(w, settings) == 0, "the incremental summaries equal a full rebuild"

@@ -15,7 +15,7 @@ from kg.schema import load_schema
 from web import validation as v
 
 EDITABLE_LABELS = ("Organization", "Person", "Project")
-DERIVED = {"pinyin", "initials", "sector_tags", "stock_codes", "tie_count", "latest_tie_year", "key_ties"}
+DERIVED = {"pinyin", "initials", "sector_tags", "stock_codes", "tie_count", "latest_tie_year", "key_ties_json", "tie_fp"}
 MULTILINE = {"description", "text"}
 SHORT_FIELDS = {"stock_code", "credit_code", "city", "province", "country", "website", "owner", "gender", "url"}
 NAME_FIELDS = {"name_zh", "name_en"}

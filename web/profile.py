@@ -22,7 +22,7 @@ NAME_FIELDS = ("name_zh", "name_en", "aliases")
 # Not listed as facts: derived keys and bookkeeping, and the description and text, which the
 # pages show as prose above the facts.
 HIDDEN = {"pinyin", "initials", "content_hash", "extra", "feeds", "staff_fields", "text", "description",
-          "tie_count", "latest_tie_year", "key_ties"}
+          "tie_count", "latest_tie_year", "key_ties_json", "tie_fp"}
 PROVENANCE_SHOWN = ("source", "sources", "record_ids", "merged_ids", "first_seen", "last_seen", "status")
 GROUP_ORDER = ("HAS_ROLE", "SUBSIDIARY_OF", "INVESTS_IN", "SUPPLIES", "PARTNERS_WITH", "INVOLVED_IN",
                "ACTIVE_IN", "LOCATED_IN", "PART_OF", "UPSTREAM_OF")

@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.resolve.blocking import candidate_pairs
+from ingest.resolve.blocking import block_keys
 from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, features
+from ingest.resolve.incremental import ResolveState, fingerprint, plan_pairs, record_hash
 from ingest.resolve.keys import CREDIT, exclusive_groups, key_conflicts
 from ingest.resolve.resolution import Resolution
 from ingest.resolve.score import Evidence, compare
@@ -113,13 +114,16 @@ def _key_decisions(feats: Sequence[RecordFeatures]) -> tuple[list[Decision], set
 
 
 def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] = (),
-            settings: ResolveSettings | None = None, previous: Mapping[str, str] | None = None) -> Resolution:
+            settings: ResolveSettings | None = None, previous: Mapping[str, str] | None = None,
+            state: ResolveState | None = None) -> Resolution:
     """Resolve records into entities.
 
     records: dicts with record_id ("source:id"), source, name_zh, name_en, aliases (list) and
     optionally stock_code, credit_code, city, sectors (list), kind.
     overrides: manual decisions (load_overrides); they win over automatic ones.
     previous: an earlier Resolution.id_map(), so ids of records since removed still resolve.
+    state: an earlier Resolution.state: only pairs its changes can affect are scored again
+    (ingest.resolve.incremental); the result is the same as without it.
 
     >>> r = resolve([{"record_id": "a:1", "source": "a", "name_zh": "中芯国际"},
     ...              {"record_id": "b:1", "source": "b", "name_zh": "中芯国际集成电路制造有限公司"}])
@@ -129,7 +133,7 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
     s = settings or ResolveSettings()
     records = list(records)
     with _gc_paused():
-        return _resolve(records, list(overrides), s, previous)
+        return _resolve(records, list(overrides), s, previous, state)
 
 
 @contextmanager
@@ -150,23 +154,40 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,
-             previous: Mapping[str, str] | None) -> Resolution:
-    feats = [features(r, s) for r in records]
+             previous: Mapping[str, str] | None, state: ResolveState | None) -> Resolution:
+    feats = [features(r, s, with_names=False) for r in records]  # names only where a pair is scored
+    ids = [f.record_id for f in feats]
     seen: set[str] = set()
-    for f in feats:
-        if f.record_id in seen:
-            raise ValueError(f"duplicate record_id {f.record_id!r}")
-        seen.add(f.record_id)
+    for rid in ids:
+        if rid in seen:
+            raise ValueError(f"duplicate record_id {rid!r}")
+        seen.add(rid)
+    fp = fingerprint(s)
+    old = state if state is not None and state.fingerprint == fp else None
+    hashes = [record_hash(r) for r in records]
+    full: dict[int, RecordFeatures] = {}
+
+    def full_features(i: int) -> RecordFeatures:
+        if i not in full:
+            full[i] = feats[i] = features(records[i], s)
+        return full[i]
+
+    keys: list[frozenset[str]] = []
+    for i, rid in enumerate(ids):
+        if old is not None and old.hashes.get(rid) == hashes[i]:
+            keys.append(old.keys[rid])
+        else:
+            keys.append(frozenset(block_keys(full_features(i))))
     table = DecisionTable()
     key_rows, linked = _key_decisions(feats)
     for row in key_rows:
         table.add(row)
-    for i, j in candidate_pairs(feats, s.max_block_size):
-        a, b = feats[i], feats[j]
-        pair = (a.record_id, b.record_id) if a.record_id < b.record_id else (b.record_id, a.record_id)
-        if pair in linked:
-            continue
-        c = compare(a, b, s)
+    plan = plan_pairs(ids, hashes, keys, linked, old, s.max_block_size)
+    scored: list[Decision] = list(plan.keep)
+    for i, j in plan.score:
+        if ids[j] < ids[i]:
+            i, j = j, i  # score in id order: the same evidence whatever the records' order
+        c = compare(full_features(i), full_features(j), s)
         if c.conflicts:
             judgement = Judgement.NOT_SAME
         elif c.score >= s.same_threshold:
@@ -175,7 +196,10 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
             judgement = Judgement.UNSURE
         else:
             continue
-        table.add(Decision(*pair, judgement, Origin.AUTO, c.reason, c.score, c.evidence))
+        scored.append(Decision(ids[i], ids[j], judgement, Origin.AUTO, c.reason, c.score, c.evidence))
+    scored.sort(key=lambda d: d.pair)
+    for row in scored:
+        table.add(row)
     for row in overrides:
         if row.origin is not Origin.MANUAL:
             row = Decision(row.record_a, row.record_b, row.judgement, Origin.MANUAL, row.reason, row.score,
@@ -183,4 +207,8 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
         table.add(row)
     exclusive = {f.record_id: exclusive_groups(f.keys) for f in feats}
     clustering = cluster_decisions(seen, table, exclusive)
-    return Resolution.build(records, feats, table, clustering, s, previous)
+    result = Resolution.build(records, feats, table, clustering, s, previous)
+    result.state = ResolveState(fp, dict(zip(ids, hashes, strict=True)), dict(zip(ids, keys, strict=True)),
+                                {d.pair: d for d in scored}, linked)
+    result.scored = len(plan.score)
+    return result

@@ -116,15 +116,21 @@ def _name_features(text: str) -> NameFeatures | None:
     return NameFeatures(text, parts, frozenset(), frozenset(), frozenset(short_name_variants(text)))
 
 
-def features(record: Mapping[str, Any], settings: ResolveSettings | None = None) -> RecordFeatures:
-    """Prepare one record; raises ValueError when record_id or source is missing."""
+def features(record: Mapping[str, Any], settings: ResolveSettings | None = None, *,
+             with_names: bool = True) -> RecordFeatures:
+    """Prepare one record; raises ValueError when record_id or source is missing.
+
+    with_names=False skips the names (parsing and pinyin are most of the cost): enough for keys,
+    codes and canonical ids of a record whose pair decisions are reused (ingest.resolve.incremental),
+    never for compare().
+    """
     s = settings or ResolveSettings()
     for name in REQUIRED:
         if not record.get(name):
             raise ValueError(f"record lacks {name}: {dict(record)!r:.200}")
     keys = record_keys(record)
     named: dict[str, NameFeatures] = {}
-    for n in record_names(record, keys):
+    for n in record_names(record, keys) if with_names else ():
         f = _name_features(n)
         if f is not None and f.parts.key not in named:  # 長電科技 and 长电科技 compare the same
             named[f.parts.key] = f

@@ -19,6 +19,7 @@ from ingest.resolve.settings import ResolveSettings
 
 if TYPE_CHECKING:
     from ingest.resolve.cluster import Clustering
+    from ingest.resolve.incremental import ResolveState
 
 __all__ = ["Entity", "Explanation", "Resolution"]
 
@@ -139,6 +140,8 @@ class Resolution:
         self.clustering = clustering
         self._canonical = dict(canonical_of)
         self._features = dict(feats)
+        self.state: ResolveState | None = None  # what the next run may reuse (set by resolve())
+        self.scored = 0  # pairs scored by this run (the others' decisions were reused)
 
     @classmethod
     def build(cls, records: Sequence[Mapping[str, Any]], feats: Sequence[RecordFeatures], table: DecisionTable,

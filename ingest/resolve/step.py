@@ -11,18 +11,24 @@ former merge, the surviving node is rebuilt from its records alone.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
+from ingest.resolve.incremental import ResolveState
 from ingest.resolve.keys import record_keys
+from kg.store import Node
 
 if TYPE_CHECKING:
     from ingest.refresh import Context
 
 OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
 EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge
+STATE_FILE = "resolution_state.pickle"  # published with the graph: what the next run may reuse
+log = logging.getLogger("stakegraph.refresh")
 
 
 def _record(node_id: str, props: dict[str, Any], source: str) -> dict[str, Any]:
@@ -50,36 +56,73 @@ def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]
     return out
 
 
+SCALARS = ("name_zh", "name_en", "stock_code", "credit_code", "city", "kind")
+
+
+def _names(record: dict[str, Any]) -> list[str]:
+    return [x for x in (record.get("name_zh"), record.get("name_en"), *record["aliases"]) if x]
+
+
+def _with_remembered(mine: dict[str, Any], node: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+    """A record that is also a graph node, plus what the node remembers and no record of its
+    entity in this run says: names and codes of records since dropped (or whose feed did not run),
+    values a source has since cleared. Why not everything the node holds: its names and codes
+    from records merged into it are in those records already, and adding them would change this
+    record after every merge, so unchanged sources would look changed to the resolution cache."""
+    said = {n for m in members for n in _names(m)}
+    for key in SCALARS:
+        if not mine.get(key) and node.get(key) and all(m.get(key) != node[key] for m in members):
+            mine[key] = node[key]
+    mine["aliases"] = list(dict.fromkeys([*mine["aliases"], *(n for n in _names(node) if n not in said and n not in _names(mine))]))
+    return mine
+
+
 def resolve_organizations(ctx: Context) -> None:
+    started = time.perf_counter()
     records: dict[str, dict[str, Any]] = {}
     id_of_record: dict[str, str] = {}
+    graph: dict[str, Node] = {}
     for node in ctx.existing.values():
         if node.label == "Organization":
             records[node.id] = _record(node.id, node.props, node.props.get("source", "graph"))
+            graph[node.id] = node
             for rid in [*(node.props.get("record_ids") or []), *(node.props.get("merged_ids") or [])]:
                 id_of_record[rid] = node.id
     sectors: dict[str, list[str]] = {}
     for e in ctx.batch.edges:
         if e.type == "ACTIVE_IN":
             sectors.setdefault(e.source_id, []).append(e.target_id)
+    batch: dict[str, dict[str, Any]] = {}
     for rec in ctx.batch.nodes:
         if rec.label != "Organization":
             continue
         id_of_record[rec.record_id] = rec.id
         mine = _record(rec.id, {**rec.props, "_sectors": sectors.get(rec.id, [])}, rec.source)
-        prior = records.get(rec.id)
-        if prior:  # the same id from the graph or another feed: one record with every name
-            for key in ("name_zh", "name_en", "stock_code", "credit_code", "city", "kind"):
+        prior = batch.get(rec.id)
+        if prior:  # the same id from another feed: one record with every name
+            for key in SCALARS:
                 mine[key] = mine.get(key) or prior.get(key)
             mine["aliases"] = list(dict.fromkeys([*mine["aliases"], *prior["aliases"],
                                                   *[x for x in (prior.get("name_zh"), prior.get("name_en")) if x]]))
-        records[rec.id] = mine
+        batch[rec.id] = mine
         for value, reason in record_keys(mine).rejected:
             ctx.log.details.append({"op": "bad_code", "id": rec.id, "where": rec.where, "value": value, "reason": reason})
+    for rid, mine in batch.items():
+        node = graph.get(rid)
+        if node is not None:
+            members = [batch[m] for m in [rid, *(node.props.get("merged_ids") or [])] if m in batch]
+            mine = _with_remembered(mine, records[rid], members)
+        records[rid] = mine
     if not records:
         return
     overrides = manual_decisions(ctx, set(records), id_of_record)
-    resolution = resolve(list(records.values()), overrides)
+    out = Path(ctx.writer.data_dir)
+    state = ResolveState.load(out / STATE_FILE)  # the published graph's, copied into this version
+    prepared = time.perf_counter()
+    resolution = resolve(list(records.values()), overrides, state=state)
+    log.info("resolution: %d records, %d pairs scored (%s), %.1f s to prepare, %.1f s to resolve",
+             len(records), resolution.scored, "reusing the previous run's decisions" if state else "from scratch",
+             prepared - started, time.perf_counter() - prepared)
     explain: dict[str, Any] = {}
     for entity in resolution.entities.values():
         if len(entity.record_ids) < 2:
@@ -95,8 +138,9 @@ def resolve_organizations(ctx: Context) -> None:
         merged = set(node.props.get("merged_ids") or [])
         if merged and any(resolution.canonical(m) != node.id for m in merged if m in records):
             ctx.rebuild.add(node.id)
-    out = Path(ctx.writer.data_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if resolution.state is not None:
+        resolution.state.save(out / STATE_FILE)
     (out / EXPLAIN_FILE).write_text(json.dumps(
         {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
         ensure_ascii=False, default=str), encoding="utf-8")

@@ -338,6 +338,7 @@ def mark_unseen(ctx: Context) -> None:
         if feeds and feeds <= ran and p.get("last_seen") != ctx.run_id and p.get("status") != "unseen":
             ctx.log.mark_unseen(node.label, node.id)
             node_rows[node.label].append({"id": node.id, "status": "unseen"})
+            p["status"] = "unseen"  # the derive steps read the snapshot: no vector for an unseen node
     for label, rows in node_rows.items():
         ctx.writer.upsert_nodes(label, rows)
     edge_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -348,6 +349,7 @@ def mark_unseen(ctx: Context) -> None:
             ctx.log.mark_unseen(rel_type, key)
             s, t = p["_pair"]
             edge_rows[rel_type].append({"source_id": s, "target_id": t, "status": "unseen"})
+            p["status"] = "unseen"
     for rel_type, rows in edge_rows.items():
         ctx.writer.upsert_edges(rel_type, rows)
     for rel_type in ctx.schema.relationships:  # every unchanged edge that was seen: last_seen = this run

@@ -137,6 +137,25 @@ def test_flat_grows_into_hnsw(data):
     assert index.kind == "hnsw" and len(index) == 500
 
 
+def test_hnsw_shrinks_back_into_flat(data):
+    ids, vectors = data
+    index = VectorIndex(DIM, _settings(flat_max=450, rebuild_fraction=0.9))
+    index.build(ids, vectors)
+    assert index.kind == "hnsw"
+    index.remove(ids[:60])  # 440 left: exact search again, as a fresh build of them would pick
+    assert index.kind == "flat" and len(index) == 440 and index.tombstones == 0
+
+
+def test_save_without_the_previous_version(tmp_path, data):
+    ids, vectors = data
+    index = VectorIndex(DIM)
+    index.build(ids[:10], vectors[:10])
+    index.save(tmp_path)
+    index.upsert(ids[10:20], vectors[10:20])
+    index.save(tmp_path, keep_previous=False)  # a folder no reader has open
+    assert len(list(tmp_path.glob("v-*"))) == 1 and len(VectorIndex.load(tmp_path)) == 20
+
+
 def test_rejects_bad_input(data):
     ids, vectors = data
     index = VectorIndex(DIM)

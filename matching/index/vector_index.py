@@ -139,7 +139,8 @@ class VectorIndex:
         stored = len(self._ids)
         too_dead = stored and self.tombstones > self.settings.rebuild_fraction * stored
         outgrown = self.kind == "flat" and len(self._pos) > self.settings.flat_max
-        if too_dead or outgrown:
+        shrunk = self.kind == "hnsw" and len(self._pos) <= self.settings.flat_max  # exact again, as build() would pick
+        if too_dead or outgrown or shrunk:
             self.rebuild()
 
     def rebuild(self) -> None:
@@ -214,12 +215,14 @@ class VectorIndex:
         return params, (bitmap, selector)
 
     # ------------------------------------------------------------- save/load
-    def save(self, directory: str | Path) -> Path:
+    def save(self, directory: str | Path, keep_previous: bool = True) -> Path:
         """Write a new version beside the old one, then switch a pointer file.
 
         Readers see either the old or the new version, never a mix: files go
         to a temporary folder that is renamed into place, and the ``CURRENT``
         pointer is replaced with ``os.replace`` (atomic on POSIX).
+        ``keep_previous=False`` drops the old version at once: for a folder no
+        reader has open (a graph version being written).
         """
         root = Path(directory)
         root.mkdir(parents=True, exist_ok=True)
@@ -235,7 +238,7 @@ class VectorIndex:
         previous = (root / _POINTER).read_text().strip() if (root / _POINTER).exists() else None
         os.replace(pointer_tmp, root / _POINTER)
         for old in root.glob("v-*"):  # keep the previous version for readers mid-load
-            if old.name not in (version, previous):
+            if old.name != version and (old.name != previous or not keep_previous):
                 shutil.rmtree(old, ignore_errors=True)
         return root / version
 

@@ -74,6 +74,26 @@ def test_update_nodes_sets_existing_and_skips_missing(settings):
         assert o1["tie_count"] == 2 and o1["key_ties_json"] == "[1, 2]" and o1["name_zh"] == "江苏长电科技股份有限公司"
 
 
+def test_touch_seen_sets_last_seen_of_active_nodes_and_edges_whose_feeds_all_ran(settings):
+    with open_writer(settings) as w:
+        w.upsert_nodes("Organization", [
+            {"id": "o1", "status": "active", "feeds": ["a"], "last_seen": "r1"},
+            {"id": "o2", "status": "active", "feeds": ["a", "b"], "last_seen": "r1"},  # feed b did not run
+            {"id": "o3", "name_zh": "华天科技", "status": "unseen", "feeds": ["a"], "last_seen": "r1"},
+        ])
+        w.upsert_edges("ACTIVE_IN", [{"source_id": "o1", "target_id": "s1", "status": "active", "feeds": ["a"], "last_seen": "r1"}])
+        w.upsert_edges("PARTNERS_WITH", [{"source_id": "o2", "target_id": "o1", "status": "active", "feeds": ["b"], "last_seen": "r1"}])
+    with open_writer(settings) as w:
+        w.touch_seen_nodes("Organization", ["a", "c"], "r2")
+        for rel_type in ("ACTIVE_IN", "PARTNERS_WITH"):
+            w.touch_seen(rel_type, ["a", "c"], "r2")
+    with open_view(settings) as v:
+        assert [v.get(i).props["last_seen"] for i in ("o1", "o2", "o3")] == ["r2", "r1", "r1"]
+        assert v.get("o1").props["name_zh"] == "江苏长电科技股份有限公司"  # nothing else set
+        seen = {(n.edge.type, n.edge.props.get("last_seen")) for n in v.neighbours("o1")}
+        assert seen == {("ACTIVE_IN", "r2"), ("PARTNERS_WITH", "r1")}
+
+
 def test_neighbours_both_directions(settings):
     with open_view(settings) as v:
         got = {(n.edge.type, n.node.id, n.direction) for n in v.neighbours("o1")}

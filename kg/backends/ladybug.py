@@ -395,6 +395,11 @@ class LadybugWriter(LadybugView, GraphWriter):
         self._run(f"MATCH ()-[e:{rel_type}]->() WHERE e.status = 'active' AND e.last_seen <> $run "
                   "AND list_has_all($ran, e.feeds) SET e.last_seen = $run", {"ran": sorted(feeds), "run": run_id})
 
+    def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
+        self.schema.label(label)
+        self._run(f"MATCH (n:{label}) WHERE n.status = 'active' AND n.last_seen <> $run "
+                  "AND list_has_all($ran, n.feeds) SET n.last_seen = $run", {"ran": sorted(feeds), "run": run_id})
+
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
         for label, group in _group_by_label(self.labels_of(ids)).items():

@@ -179,6 +179,10 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         self.schema.rel(rel_type)
         self._run(st.touch_seen(rel_type), {"ran": sorted(feeds), "run": run_id}, journal=True)
 
+    def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
+        self.schema.label(label)
+        self._run(st.touch_seen_nodes(label), {"ran": sorted(feeds), "run": run_id}, journal=True)
+
     def delete_edges(self, rel_type: str, pairs: Sequence[tuple[str, str]]) -> int:
         rel = self.schema.rel(rel_type)
         labels = self.labels_of([x for pair in pairs for x in pair])

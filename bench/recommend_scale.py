@@ -130,7 +130,7 @@ def main() -> None:
     vecs = clustered_vectors(len(ids), args.dim, 2000, np.random.default_rng(5))
     with open_view(settings) as view:
         published = Path(view.data_dir) / VECTORS_DIR
-    if args.keep and (published / "meta.json").is_file():  # --keep: the index published by an earlier run
+    if args.keep and (published / "Organization" / "CURRENT").is_file():  # --keep: the index published by an earlier run
         index = VectorIndex.load(published / "Organization")
         print(f"index ({index.kind}, {len(index):,} x {args.dim}) reused from the kept graph; {index.memory_bytes() / 2**20:.0f} MiB")
     else:

@@ -49,8 +49,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("candidate_pool", 300, "Candidates one recommendation scores (FAISS nearest plus graph neighbourhood)."),
     Setting(
         "max_ties_per_candidate",
-        100,
-        "A recommendation reads at most this many ties of one candidate; above it, the key ties the refresh chose.",
+        40,
+        "A recommendation reads at most this many ties of one candidate (besides its place and sectors); above it, the key ties the refresh chose (curated, local, by type, newest).",
     ),
     Setting("retention_days", 0, "Delete facts unseen for this many days at refresh; 0 keeps them forever."),
     Setting("gap_threshold", 0.35, "A chain link whose local strength is below this is a gap."),

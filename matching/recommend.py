@@ -260,24 +260,8 @@ def recommend(
     cand_list = [c for c in cand_list if c in facts.props]
 
     values: dict[str, dict[str, SignalValue]] = {c: {} for c in cand_list}
-    terms = _terms(t.props)
     for c in cand_list:
-        sim = max(0.0, min(1.0, sims.get(c, 0.0)))
-        matched = _matched_terms(terms, facts.props[c])
-        if matched:
-            ev = [
-                (
-                    f"description matches the {t.label.lower()}'s needs: {', '.join(matched)}",
-                    f"业务描述契合需求：{'、'.join(matched)}",
-                )
-            ]
-        else:
-            ev = (
-                [(f"similar business description (similarity {sim:.2f})", f"业务描述相似（相似度{sim:.2f}）")]
-                if sim >= 0.3
-                else []
-            )
-        values[c]["semantic"] = SignalValue(sim, ev)
+        values[c]["semantic"] = SignalValue(max(0.0, min(1.0, sims.get(c, 0.0))))  # evidence below, for the results only
         if c in peer:
             value, anchor = peer[c]
             value = max(0.0, min(1.0, value))
@@ -292,37 +276,28 @@ def recommend(
         for c, v in fn(t, cand_list, facts, tr).items():
             values[c][name] = v
 
-    results = []
-    for c in cand_list:
-        contribs = []
-        for name in SIGNALS:
-            v = values[c].get(name, SignalValue(0.0))
-            contribs.append(
-                SignalContribution(
-                    name,
-                    round(v.value, 4),
-                    round(w[name], 4),
-                    round(w[name] * v.value, 4),
-                    [e for e, _ in v.evidence],
-                    [z for _, z in v.evidence],
-                )
-            )
-        score = sum(x.contribution for x in contribs)
-        top = sorted(
-            (x for x in contribs if x.evidence and x.contribution > 0), key=lambda x: -x.contribution
-        )[:3]
-        props = facts.props[c]
-        results.append(
-            Recommendation(
-                c,
-                props.get("name_zh"),
-                props.get("name_en"),
-                props.get("kind"),
-                round(score, 4),
-                contribs,
-                [x.evidence[0] for x in top],
-                [x.evidence_zh[0] for x in top],
-            )
-        )
-    results.sort(key=lambda r: (-r.score, r.org_id))
-    return results[:k]
+    def score(c: str) -> float:  # the sum of the rounded contributions the result shows
+        return round(sum(round(w[n] * values[c][n].value, 4) for n in SIGNALS if n in values[c]), 4)
+
+    ranked = sorted((-score(c), c) for c in cand_list)[:k]
+    terms = _terms(t.props)
+    return [_result(c, -neg, values[c], w, facts.props[c], _matched_terms(terms, facts.props[c]), t.label) for neg, c in ranked]
+
+
+def _result(c: str, score: float, values: dict[str, SignalValue], w: dict[str, float], props: dict[str, Any],
+            matched: list[str], label: str) -> Recommendation:
+    """One ranked organisation with each signal's contribution and the reasons behind the best ones."""
+    sim = values["semantic"].value
+    if matched:
+        values["semantic"].evidence = [(f"description matches the {label.lower()}'s needs: {', '.join(matched)}",
+                                        f"业务描述契合需求：{'、'.join(matched)}")]
+    elif sim >= 0.3:
+        values["semantic"].evidence = [(f"similar business description (similarity {sim:.2f})", f"业务描述相似（相似度{sim:.2f}）")]
+    contribs = []
+    for name in SIGNALS:
+        v = values.get(name, SignalValue(0.0))
+        contribs.append(SignalContribution(name, round(v.value, 4), round(w[name], 4), round(w[name] * v.value, 4),
+                                           [e for e, _ in v.evidence], [z for _, z in v.evidence]))
+    top = sorted((x for x in contribs if x.evidence and x.contribution > 0), key=lambda x: -x.contribution)[:3]
+    return Recommendation(c, props.get("name_zh"), props.get("name_en"), props.get("kind"), score, contribs,
+                          [x.evidence[0] for x in top], [x.evidence_zh[0] for x in top])

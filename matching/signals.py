@@ -71,10 +71,11 @@ class SignalValue:
 
 def sector_fit(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, SignalValue]:
     out = {}
+    target_sectors = sorted(t.sectors)  # sorted: the same reason every run when two links fit equally
     for c in cands:
         best, ev = 0.0, []
-        for s in f.sectors(c):
-            for ts in t.sectors:
+        for s in sorted(f.sectors(c)):
+            for ts in target_sectors:
                 if s == ts:
                     v, rel = 1.0, ("same chain link", "同一产业链环节")
                 elif tr.parent.get(s) == ts or tr.parent.get(ts) == s:
@@ -159,11 +160,11 @@ def region_ties(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
 
 def cooperation(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, SignalValue]:
     out = {}
-    people_of: dict[str, set[str]] = {}
-    for node, ties in f.ties.items():
-        people_of[node] = {x.other for x in ties if x.type == "HAS_ROLE"}
+    def people_of(node: str) -> set[str]:
+        return {x.other for x in f.ties.get(node, ()) if x.type == "HAS_ROLE"}
+
     anchors = t.involved | ({t.id} if t.label == "Organization" else set())
-    anchor_people = set().union(*(people_of.get(a, set()) for a in anchors)) if anchors else set()
+    anchor_people = set().union(*(people_of(a) for a in anchors)) if anchors else set()
     for c in cands:
         parts: list[tuple[float, Evidence]] = []
         for tie in f.ties.get(c, []):
@@ -209,7 +210,7 @@ def cooperation(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, S
                         ),
                     )
                 )
-        shared = people_of.get(c, set()) & anchor_people
+        shared = people_of(c) & anchor_people if anchor_people else set()
         if shared:
             parts.append(
                 (
@@ -260,11 +261,11 @@ RECENT_FROM, RECENT_SPAN = 2012, 14
 def recency(t: Target, cands: list[str], f: Facts, tr: Trees) -> dict[str, SignalValue]:
     out = {}
     for c in cands:
-        years = [
-            int(m.group()) for x in f.ties.get(c, []) if (m := YEAR.search(str(x.props.get("since", ""))))
-        ]
-        if f.props.get(c, {}).get("latest_tie_year"):  # derived at refresh over all ties, a hub's too
-            years.append(int(f.props[c]["latest_tie_year"]))
+        props = f.props.get(c, {})
+        if props.get("tie_count") is not None:  # summarised at refresh over all its ties, a hub's too
+            years = [int(props["latest_tie_year"])] if props.get("latest_tie_year") else []
+        else:
+            years = [int(m.group()) for x in f.ties.get(c, []) if (m := YEAR.search(str(x.props.get("since", ""))))]
         if not years:
             out[c] = SignalValue(0.0)
             continue

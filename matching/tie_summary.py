@@ -130,6 +130,9 @@ def summarise(
             count[me] += 1
             if year and year > latest.get(me, 0):
                 latest[me] = year
+    context = tie_print("summary", str(cap), ",".join(sorted(home_regions)), None, False)  # a new cap or home rebuilds all
+    for o in orgs:
+        fp[o] += context
     if touched is None:
         todo = orgs
     else:

@@ -216,6 +216,11 @@ def test_similar_names_of_different_firms_stay_apart(a, b):
     (rec("x:1", "紫光国微"), rec("y:1", "紫光国芯微电子股份有限公司"), "abbreviation"),
     (rec("x:1", "長電科技"), rec("y:1", "江苏长电科技股份有限公司"), "name_base"),
     (rec("x:1", name_en="Changdian"), rec("y:1", "长电"), "pinyin_name"),
+    # descriptors that are not the firm's core: 精密 / Precision, 数据 / Data (002384, 300738)
+    (rec("x:1", "苏州东山精密制造股份有限公司"), rec("y:1", name_en="Dongshan Precision"), "pinyin_core"),
+    (rec("x:1", "东山精密"), rec("y:1", name_en="Suzhou Dongshan Precision Manufacturing Co., Ltd."), "pinyin_core"),
+    (rec("x:1", "广东奥飞数据科技股份有限公司"), rec("y:1", name_en="Aofei Data"), "pinyin_core"),
+    (rec("x:1", "广东奥飞数据科技股份有限公司"), rec("y:1", name_en="Guangdong Aofei Data Technology Co., Ltd."), "pinyin_core"),
 ])
 def test_linking_evidence(a, b, feature):
     comparison = compare_records(a, b)

@@ -64,3 +64,13 @@ def test_override_splits_and_later_runs_respect_it(settings, tmp_path):
         assert "x-jcet" not in (v.get("stock-600584").props.get("merged_ids") or [])
     second = load_bundle(settings, b)  # the override keeps holding, and nothing changes
     assert second.totals()["added"] == second.totals()["changed"] == 0
+
+
+def test_a_bad_code_is_reported_with_its_row_and_not_used_as_a_key(settings, tmp_path):
+    log = load_bundle(settings, bundle(tmp_path / "src", "a-1,甲乙科技有限公司,,,company,614991,无锡,src\n"
+                                                        "b-1,丙丁微电子有限公司,,,company,614991.SH,无锡,src\n"))
+    bad = [d for d in log.details if d["op"] == "bad_code"]
+    assert [(d["id"], d["where"].split(":")[-1]) for d in bad] == [("a-1", "2"), ("b-1", "3")]
+    assert all("prefix 61" in d["reason"] for d in bad)
+    with open_view(settings) as v:
+        assert v.get("a-1") is not None and v.get("b-1") is not None  # the shared bad code joined nothing

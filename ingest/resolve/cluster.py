@@ -10,15 +10,14 @@ means: of the links joining two records kept apart, the weakest is the one left 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ingest.resolve.blocking import block_keys
 from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, features
+from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.incremental import ResolveState, fingerprint, plan_pairs, record_hash
 from ingest.resolve.keys import CREDIT, exclusive_groups, key_conflicts
 from ingest.resolve.resolution import Resolution
@@ -132,25 +131,8 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
     """
     s = settings or ResolveSettings()
     records = list(records)
-    with _gc_paused():
+    with gc_paused():
         return _resolve(records, list(overrides), s, previous, state)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small objects.
-
-    Why: resolution allocates millions of tuples that live until the end; each automatic
-    collection rescans all of them, which made 50,000 records take twice as long. Nothing here
-    creates reference cycles, and the previous state is restored.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,

@@ -31,6 +31,7 @@ from typing import Any
 
 from ingest.resolve.blocking import TWO_SIDED
 from ingest.resolve.decisions import Decision
+from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.settings import ResolveSettings
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
@@ -56,7 +57,7 @@ class ResolveState:
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb") as fh, gc_paused():
             pickle.dump((STATE_VERSION, self), fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)
 
@@ -64,7 +65,7 @@ class ResolveState:
     def load(cls, path: Path) -> ResolveState | None:
         """The saved state, or None when absent or unreadable (the run then resolves from scratch)."""
         try:
-            with open(path, "rb") as fh:
+            with open(path, "rb") as fh, gc_paused():  # millions of small objects, no cycles
                 version, state = pickle.load(fh)
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
             return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, record_names, split_values_keep
-from ingest.resolve.keys import split_values
+from ingest.resolve.keys import RecordKeys, split_values
 from ingest.resolve.settings import ResolveSettings
 
 if TYPE_CHECKING:
@@ -181,6 +181,10 @@ class Resolution:
             return self._canonical[record_id]
         except KeyError:
             raise KeyError(f"unknown record id {record_id!r}") from None
+
+    def keys_of(self, record_id: str) -> RecordKeys:
+        """The record's codes as validated (with the rejected ones and why)."""
+        return self._features[record_id].keys
 
     def entity(self, record_id: str) -> Entity:
         return self.entities[self.canonical(record_id)]

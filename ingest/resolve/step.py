@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
+from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.incremental import ResolveState
-from ingest.resolve.keys import record_keys
+from ingest.resolve.resolution import Resolution
 from kg.store import Node
 
 if TYPE_CHECKING:
@@ -93,6 +94,7 @@ def resolve_organizations(ctx: Context) -> None:
         if e.type == "ACTIVE_IN":
             sectors.setdefault(e.source_id, []).append(e.target_id)
     batch: dict[str, dict[str, Any]] = {}
+    where: dict[str, str] = {}
     for rec in ctx.batch.nodes:
         if rec.label != "Organization":
             continue
@@ -105,8 +107,7 @@ def resolve_organizations(ctx: Context) -> None:
             mine["aliases"] = list(dict.fromkeys([*mine["aliases"], *prior["aliases"],
                                                   *[x for x in (prior.get("name_zh"), prior.get("name_en")) if x]]))
         batch[rec.id] = mine
-        for value, reason in record_keys(mine).rejected:
-            ctx.log.details.append({"op": "bad_code", "id": rec.id, "where": rec.where, "value": value, "reason": reason})
+        where.setdefault(rec.id, rec.where)
     for rid, mine in batch.items():
         node = graph.get(rid)
         if node is not None:
@@ -123,16 +124,11 @@ def resolve_organizations(ctx: Context) -> None:
     log.info("resolution: %d records, %d pairs scored (%s), %.1f s to prepare, %.1f s to resolve",
              len(records), resolution.scored, "reusing the previous run's decisions" if state else "from scratch",
              prepared - started, time.perf_counter() - prepared)
-    explain: dict[str, Any] = {}
-    for entity in resolution.entities.values():
-        if len(entity.record_ids) < 2:
-            continue
-        for member in entity.record_ids:
-            if member != entity.id:
-                ctx.redirects[member] = entity.id
-        why = resolution.explain(entity.id)
-        explain[entity.id] = {**why.as_dict(), "text": why.text}
-        ctx.log.merges += 1
+    for rid in batch:  # codes that failed validation are reported, not used as keys
+        for value, reason in resolution.keys_of(rid).rejected:
+            ctx.log.details.append({"op": "bad_code", "id": rid, "where": where[rid], "value": value, "reason": reason})
+    with gc_paused():
+        explain = _explain_merges(ctx, resolution)
     # A node that used to absorb ids that now stand alone is rebuilt from its records.
     for node in ctx.existing.values():
         merged = set(node.props.get("merged_ids") or [])
@@ -144,6 +140,21 @@ def resolve_organizations(ctx: Context) -> None:
     (out / EXPLAIN_FILE).write_text(json.dumps(
         {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
         ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _explain_merges(ctx: Context, resolution: Resolution) -> dict[str, Any]:
+    """Redirects for merged-away ids, and the evidence of every merge (for resolve --explain)."""
+    explain: dict[str, Any] = {}
+    for entity in resolution.entities.values():
+        if len(entity.record_ids) < 2:
+            continue
+        for member in entity.record_ids:
+            if member != entity.id:
+                ctx.redirects[member] = entity.id
+        why = resolution.explain(entity.id)
+        explain[entity.id] = {**why.as_dict(), "text": why.text}
+        ctx.log.merges += 1
+    return explain
 
 
 def move_merged_nodes(ctx: Context) -> None:

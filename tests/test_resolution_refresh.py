@@ -74,3 +74,22 @@ def test_a_bad_code_is_reported_with_its_row_and_not_used_as_a_key(settings, tmp
     assert all("prefix 61" in d["reason"] for d in bad)
     with open_view(settings) as v:
         assert v.get("a-1") is not None and v.get("b-1") is not None  # the shared bad code joined nothing
+
+
+def test_a_second_run_reuses_the_resolution_and_its_explanations(settings, tmp_path):
+    import json
+
+    b = bundle(tmp_path / "src", "stock-600584,江苏长电科技股份有限公司,JCET Group Co. Ltd.,长电科技|JCET,listed_company,600584.SH,江阴,src\n"
+                                 "x-jcet,长电科技,JCET,,company,600584,,src\n"
+                                 "stock-002156,通富微电子股份有限公司,Tongfu Microelectronics,,listed_company,002156.SZ,南通,src\n"
+                                 "n-tf,,Tongfu Microelectronics Co.,,company,,,src\n")
+
+    def published() -> dict:
+        with open_view(settings) as v:
+            return json.loads((Path(v.data_dir) / "resolution.json").read_text(encoding="utf-8"))
+
+    load_bundle(settings, b)
+    first = published()
+    assert set(first["entities"]) == {"stock-600584", "stock-002156"}
+    again = load_bundle(settings, b)
+    assert published() == first and again.merges == 2 and again.totals()["changed"] == 0

@@ -93,3 +93,23 @@ def test_an_unreadable_state_file_means_a_fresh_resolution(tmp_path):
     (tmp_path / "state.pickle").write_bytes(b"not a pickle")
     assert ResolveState.load(tmp_path / "state.pickle") is None
     assert ResolveState.load(tmp_path / "missing.pickle") is None
+
+
+def test_equal_explanation_inputs_mean_equal_explanations():
+    before = firms(800)
+    first = resolve(before)
+    after = change(before)
+    incremental, fresh = resolve(after, state=first.state), resolve(after)
+    kept = changed = 0
+    for entity in incremental.entities.values():
+        if len(entity.record_ids) < 2:
+            continue
+        inputs = incremental.explanation_inputs(entity.id, incremental.state.hashes)
+        assert inputs == fresh.explanation_inputs(entity.id, fresh.state.hashes)
+        assert incremental.explain(entity.id).as_dict() == fresh.explain(entity.id).as_dict()
+        if entity.id in first.entities and inputs == first.explanation_inputs(entity.id, first.state.hashes):
+            assert incremental.explain(entity.id).as_dict() == first.explain(entity.id).as_dict()
+            kept += 1
+        else:
+            changed += 1
+    assert kept > 10 * changed > 0

@@ -36,11 +36,12 @@ from ingest.resolve.settings import ResolveSettings
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 Pair = tuple[str, str]
 _ROOT = Path(__file__).resolve().parents[2]
 # What a record's features and a pair's score are computed by: a change here invalidates the state.
 _CODE = ("ingest/resolve", "ingest/normalize")
+_NOT_SCORING = {"step.py", "explain.py", "evaluate.py", "resolution.py", "incremental.py", "gcpause.py", "__init__.py"}
 _LIBRARIES = ("pypinyin", "opencc", "opencc-python-reimplemented", "rapidfuzz", "jieba")
 
 
@@ -54,6 +55,7 @@ class ResolveState:
     keys: dict[str, frozenset[str]] = field(default_factory=dict)
     rows: dict[Pair, Decision] = field(default_factory=dict)
     linked: set[Pair] = field(default_factory=set)
+    explained: dict[str, str] = field(default_factory=dict)  # merged entity -> Resolution.explanation_inputs
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -87,7 +89,7 @@ def fingerprint(settings: ResolveSettings) -> str:
         h = hashlib.sha1()
         for folder in _CODE:
             for path in sorted((_ROOT / folder).rglob("*")):
-                if path.is_file() and "__pycache__" not in path.parts:
+                if path.is_file() and "__pycache__" not in path.parts and path.name not in _NOT_SCORING:
                     h.update(str(path.relative_to(_ROOT)).encode())
                     h.update(path.read_bytes())
         for lib in _LIBRARIES:

@@ -128,7 +128,7 @@ def resolve_organizations(ctx: Context) -> None:
         for value, reason in resolution.keys_of(rid).rejected:
             ctx.log.details.append({"op": "bad_code", "id": rid, "where": where[rid], "value": value, "reason": reason})
     with gc_paused():
-        explain = _explain_merges(ctx, resolution)
+        explain = _explain_merges(ctx, resolution, state, out / EXPLAIN_FILE)
     # A node that used to absorb ids that now stand alone is rebuilt from its records.
     for node in ctx.existing.values():
         merged = set(node.props.get("merged_ids") or [])
@@ -142,19 +142,39 @@ def resolve_organizations(ctx: Context) -> None:
         ensure_ascii=False, default=str), encoding="utf-8")
 
 
-def _explain_merges(ctx: Context, resolution: Resolution) -> dict[str, Any]:
-    """Redirects for merged-away ids, and the evidence of every merge (for resolve --explain)."""
+def _explain_merges(ctx: Context, resolution: Resolution, state: ResolveState | None, previous: Path) -> dict[str, Any]:
+    """Redirects for merged-away ids, and the evidence of every merge (for resolve --explain);
+    an entity whose explanation inputs are those of the previous run keeps its explanation."""
     explain: dict[str, Any] = {}
+    now = resolution.state
+    old_inputs = state.explained if state is not None and now is not None and state.fingerprint == now.fingerprint else {}
+    earlier: dict[str, Any] | None = None
     for entity in resolution.entities.values():
         if len(entity.record_ids) < 2:
             continue
         for member in entity.record_ids:
             if member != entity.id:
                 ctx.redirects[member] = entity.id
+        ctx.log.merges += 1
+        inputs = resolution.explanation_inputs(entity.id, now.hashes) if now is not None else ""
+        if now is not None:
+            now.explained[entity.id] = inputs
+        if inputs and old_inputs.get(entity.id) == inputs:
+            if earlier is None:
+                earlier = _read_explanations(previous)
+            if entity.id in earlier:
+                explain[entity.id] = earlier[entity.id]
+                continue
         why = resolution.explain(entity.id)
         explain[entity.id] = {**why.as_dict(), "text": why.text}
-        ctx.log.merges += 1
     return explain
+
+
+def _read_explanations(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("entities", {})
+    except (OSError, ValueError):
+        return {}
 
 
 def move_merged_nodes(ctx: Context) -> None:

@@ -11,15 +11,17 @@ import json
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from kg.store import GraphView
 
 MAX_NEIGHBOUR_LOCATIONS = 5000  # neighbours whose location is looked up (ties to local firms)
 
 
-@dataclass(slots=True)
-class Tie:
+class Tie(NamedTuple):
+    """One relationship as a candidate sees it."""
+
     type: str
     direction: str  # out: candidate -> other
     other: str
@@ -35,12 +37,20 @@ class Facts:
     names: dict[str, str] = field(default_factory=dict)
     props: dict[str, dict[str, Any]] = field(default_factory=dict)
     locations: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # org -> regions
+    tie_regions: dict[str, str] = field(default_factory=dict)  # other end -> its places as key ties say (PLACES_SEP-joined)
 
     def sectors(self, node_id: str) -> set[str]:
         return {t.other for t in self.ties.get(node_id, []) if t.type == "ACTIVE_IN" and t.direction == "out"}
 
-    def regions(self, node_id: str) -> set[str]:
-        return self.locations.get(node_id, set())
+    def regions(self, node_id: str) -> set[str] | frozenset[str]:
+        own, said = self.locations.get(node_id), self.tie_regions.get(node_id)
+        said = _places(said) if said else None
+        if own and said:
+            return own | said
+        return own or said or NO_REGIONS
+
+
+NO_REGIONS: frozenset[str] = frozenset()
 
 
 _TIE_QUERY = {
@@ -96,6 +106,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
         {t.other for x in walk for t in facts.ties.get(x, []) if t.other_label == "Organization"}
         - set(ids)
         - set(facts.locations)
+        - set(facts.tie_regions)
     )
     neighbours = neighbours[:MAX_NEIGHBOUR_LOCATIONS]
     if neighbours:
@@ -145,23 +156,56 @@ def _add_tie(facts: Facts, node_id: str, tie: Tie) -> None:
         facts.ties[node_id].append(tie)
 
 
+DECODED_CACHE_NODES = 50_000  # decoded key-tie lists kept per process (~2 KB each)
+PLACES_SEP = "\x1f"
+
+
+@lru_cache(maxsize=DECODED_CACHE_NODES)
+def _decode(text: str) -> tuple[tuple[tuple, ...], dict[str, str], tuple[str, ...], dict[str, str]]:
+    """Parse a `key_ties_json` once per process and text: (ties, names of the other ends, its
+    own places, tied firms' places joined by PLACES_SEP). The best-connected firms of a chain
+    link are candidates of nearly every recommendation in it; re-decoding their lists was most
+    of a call's work at 1,000,000 organisations. Keyed by the text itself, so a new graph
+    version with a changed summary is never served a stale entry.
+
+    Only strings, numbers and tuples of them: the garbage collector stops tracking such tuples
+    and never tracks such dicts, so a full cache adds nothing to its pauses (with Tie objects
+    or sets cached, gen-2 collections grew to 0.2-0.4 s within a hundred calls)."""
+    ties, names, places, regions = [], {}, [], {}
+    for tie_type, direction, other, other_label, name_zh, name_en, year, where in json.loads(text):
+        name = name_zh or name_en or other
+        ties.append((tie_type, direction, other, other_label, name, year or 0, name_en or name))
+        names[other] = name
+        if tie_type == "LOCATED_IN" and direction == "out":
+            places.append(other)
+        elif where and other_label == "Organization":  # as the walk: only firms' places count as ties to a region
+            regions[other] = PLACES_SEP.join(where)
+    return tuple(ties), names, tuple(places), regions
+
+
+@lru_cache(maxsize=10_000)
+def _places(joined: str) -> frozenset[str]:
+    """One shared set per distinct combination of places (few), not one per tie."""
+    return frozenset(joined.split(PLACES_SEP))
+
+
+@lru_cache(maxsize=200)
+def _since(year: int) -> dict[str, str]:
+    """Shared, never mutated: the props of a summarised tie (its year)."""
+    return {"since": str(year)} if year else {}
+
+
 def _add_key_ties(facts: Facts, node_id: str) -> None:
-    """A node's stored key ties (matching.tie_summary.KeyTie rows) as Ties. Parsed straight from
-    the JSON rows, no intermediate objects: decoding ~500 candidates' ties was the largest part
-    of a recommendation at 1,000,000 organisations."""
     text = facts.props[node_id].get("key_ties_json")
     if not text:
         return
-    ties, names, locations = facts.ties[node_id], facts.names, facts.locations
-    for tie_type, direction, other, other_label, name_zh, name_en, year, regions in json.loads(text):
-        name = name_zh or name_en or other
-        ties.append(Tie(tie_type, direction, other, other_label, name, {"since": str(year)} if year else {}, name_en or name))
-        if other not in names:
-            names[other] = name
-        if tie_type == "LOCATED_IN" and direction == "out":
-            locations[node_id].add(other)
-        elif regions and other_label == "Organization":  # as the walk: only firms' places count as ties to a region
-            locations[other].update(regions)
+    ties, names, places, regions = _decode(text)
+    facts.ties[node_id].extend(Tie(t, d, o, lab, n, _since(y), en) for t, d, o, lab, n, y, en in ties)
+    for other, name in names.items():
+        facts.names.setdefault(other, name)
+    if places:
+        facts.locations[node_id].update(places)
+    facts.tie_regions.update(regions)
 
 
 @dataclass

@@ -157,7 +157,7 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
     keys: list[frozenset[str]] = []
     for i, rid in enumerate(ids):
         if old is not None and old.hashes.get(rid) == hashes[i]:
-            keys.append(old.keys[rid])
+            keys.append(old.block_keys(rid))
         else:
             keys.append(frozenset(block_keys(full_features(i))))
     table = DecisionTable()
@@ -190,7 +190,7 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
     exclusive = {f.record_id: exclusive_groups(f.keys) for f in feats}
     clustering = cluster_decisions(seen, table, exclusive)
     result = Resolution.build(records, feats, table, clustering, s, previous)
-    result.state = ResolveState(fp, dict(zip(ids, hashes, strict=True)), dict(zip(ids, keys, strict=True)),
+    result.state = ResolveState(fp, dict(zip(ids, hashes, strict=True)), {rid: ResolveState.joined(k) for rid, k in zip(ids, keys, strict=True)},
                                 {d.pair: d for d in scored}, linked)
     result.scored = len(plan.score)
     return result

@@ -36,7 +36,8 @@ from ingest.resolve.settings import ResolveSettings
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
 
-STATE_VERSION = 2
+STATE_VERSION = 3
+SEP = "\x1f"
 Pair = tuple[str, str]
 _ROOT = Path(__file__).resolve().parents[2]
 # What a record's features and a pair's score are computed by: a change here invalidates the state.
@@ -52,10 +53,18 @@ class ResolveState:
 
     fingerprint: str
     hashes: dict[str, str] = field(default_factory=dict)
-    keys: dict[str, frozenset[str]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # block keys joined by SEP: one string a record loads fast
     rows: dict[Pair, Decision] = field(default_factory=dict)
     linked: set[Pair] = field(default_factory=set)
     explained: dict[str, str] = field(default_factory=dict)  # merged entity -> Resolution.explanation_inputs
+
+    def block_keys(self, record_id: str) -> frozenset[str]:
+        joined = self.keys[record_id]
+        return frozenset(joined.split(SEP)) if joined else frozenset()
+
+    @staticmethod
+    def joined(keys: frozenset[str]) -> str:
+        return SEP.join(sorted(keys))
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -167,9 +176,9 @@ def plan_pairs(ids: Sequence[str], hashes: Sequence[str], keys: Sequence[frozens
     for i in dirty:
         delta.update({k: -1 for k in keys[i]})
     if old is not None:
-        for rid, ks in old.keys.items():
+        for rid in old.keys:
             if rid not in pos or pos[rid] in dirty:  # removed or changed: its old blocks lose it
-                delta.update({k: 1 for k in ks})
+                delta.update({k: 1 for k in old.block_keys(rid)})
     blocks = _Blocks(keys, delta, max_block_size)
     dirty_blocks = sorted({_block(k) for k in delta})
 

@@ -7,6 +7,7 @@ publishes nothing and the next run starts from the last published graph.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ingest.changelog import ChangeLog
+from ingest.gcpause import gc_paused
 from ingest.places import Gazetteer
 from ingest.progress import progress
 from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
@@ -107,11 +109,17 @@ def run_refresh(
         raise RejectedAbort("\n".join(str(r) for r in batch.rejected[:50]))
     with open_writer(settings, purpose=f"refresh {run_id}", wait_s=wait_s) as writer:
         ctx = Context(settings, schema, writer, changelog, run_id, batch)
-        for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
-            t0 = time.perf_counter()
-            step(ctx)
-            changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
-            log.info("step %s: %.1f s", step.__name__, changelog.timings[step.__name__])
+        try:
+            for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
+                t0 = time.perf_counter()
+                step(ctx)
+                changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
+                log.info("step %s: %.1f s", step.__name__, changelog.timings[step.__name__])
+                # The snapshot and the diff hold millions of dicts for the whole run: left to the
+                # collector, each full collection rescans them all (seconds each at 1M edges).
+                gc.freeze()
+        finally:
+            gc.unfreeze()
         changelog.rejected = [r.as_dict() for r in batch.rejected]
         changelog.status = "ok" if not batch.rejected else "ok, with rejected rows"
         changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -142,6 +150,7 @@ def default_derive() -> list[Step]:
     return list(DERIVE_STEPS)
 
 
+@gc_paused()
 def snapshot(ctx: Context) -> None:
     """Read the current nodes once; the diff and the unseen check both use it."""
     for label in ctx.schema.labels:
@@ -207,6 +216,7 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
     return merged
 
 
+@gc_paused()
 def write_nodes(ctx: Context) -> None:
     from ingest.derived_names import name_keys
 
@@ -270,6 +280,7 @@ def write_nodes(ctx: Context) -> None:
         ctx.writer.upsert_nodes(label, rows)
 
 
+@gc_paused()
 def write_edges(ctx: Context) -> None:
     """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
     existing: dict[str, dict[str, Any]] = {}
@@ -298,7 +309,9 @@ def write_edges(ctx: Context) -> None:
         if rel.symmetric and t < s:
             s, t = t, s
         key = f"{s}|{rec.type}|{t}"
-        cur = merged.setdefault(key, {"type": rec.type, "source_id": s, "target_id": t, "props": {}, "sources": set(), "feeds": set(), "extra": {}})
+        cur = merged.get(key)
+        if cur is None:
+            cur = merged[key] = {"type": rec.type, "source_id": s, "target_id": t, "props": {}, "sources": set(), "feeds": set(), "extra": {}}
         cur["props"].update({k: v for k, v in rec.props.items() if v not in (None, "")})
         cur["sources"].add(rec.source)
         cur["feeds"].add(rec.feed)
@@ -355,6 +368,7 @@ def _seen_unchanged(e: dict[str, Any], old: dict[str, Any], ran: set[str]) -> bo
     return True
 
 
+@gc_paused()
 def mark_unseen(ctx: Context) -> None:
     """Facts whose every feed ran without them are marked unseen, never deleted."""
     ran = ctx.batch.feeds

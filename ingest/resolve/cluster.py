@@ -14,10 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.gcpause import gc_paused
 from ingest.resolve.blocking import block_keys
 from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, features
-from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.incremental import ResolveState, fingerprint, plan_pairs, record_hash
 from ingest.resolve.keys import CREDIT, exclusive_groups, key_conflicts
 from ingest.resolve.resolution import Resolution

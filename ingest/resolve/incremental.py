@@ -29,9 +29,9 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from ingest.gcpause import gc_paused
 from ingest.resolve.blocking import TWO_SIDED
 from ingest.resolve.decisions import Decision
-from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.settings import ResolveSettings
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
@@ -42,7 +42,7 @@ Pair = tuple[str, str]
 _ROOT = Path(__file__).resolve().parents[2]
 # What a record's features and a pair's score are computed by: a change here invalidates the state.
 _CODE = ("ingest/resolve", "ingest/normalize")
-_NOT_SCORING = {"step.py", "explain.py", "evaluate.py", "resolution.py", "incremental.py", "gcpause.py", "__init__.py"}
+_NOT_SCORING = {"step.py", "explain.py", "evaluate.py", "resolution.py", "incremental.py", "__init__.py"}
 _LIBRARIES = ("pypinyin", "opencc", "opencc-python-reimplemented", "rapidfuzz", "jieba")
 
 

@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.gcpause import gc_paused
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
-from ingest.resolve.gcpause import gc_paused
 from ingest.resolve.incremental import ResolveState
 from ingest.resolve.resolution import Resolution
 from kg.store import Node

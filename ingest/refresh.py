@@ -99,7 +99,8 @@ def run_refresh(
     batch = Batch()
     for source in progress(sources, "reading sources", unit="source"):
         t0 = time.perf_counter()
-        batch.extend(source.read(schema))
+        with gc_paused():  # a million edge records, no cycles among them
+            batch.extend(source.read(schema))
         changelog.timings[f"read:{source.name}"] = round(time.perf_counter() - t0, 3)
         log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
     changelog.feeds = sorted(batch.feeds)

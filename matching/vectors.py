@@ -167,7 +167,9 @@ def vectors_for(view: GraphView) -> Vectors | None:
             _cache[key] = Vectors(folder)
             # An index holds a Python list of every id (1,000,000 at scale): each full garbage
             # collection walked it, 60-90 ms a time, several times a minute under load. What is
-            # loaded now lives until the next version: take it out of the collector's walks.
+            # loaded now lives until the next version: take it out of the collector's walks
+            # (after handing back what an earlier freeze held, so its garbage is collected).
+            gc.unfreeze()
             gc.collect()
             gc.freeze()
         vecs = _cache[key]

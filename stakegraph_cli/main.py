@@ -176,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     _register_extensions()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    import jieba  # it sets its own logger to DEBUG on import: its dictionary loading is no news to a user
+
+    jieba.setLogLevel(logging.INFO if args.verbose else logging.WARNING)
     settings = load_settings({"home": args.home} if args.home else None)
     if args.home:
         import os

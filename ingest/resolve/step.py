@@ -134,12 +134,24 @@ def resolve_organizations(ctx: Context) -> None:
         merged = set(node.props.get("merged_ids") or [])
         if merged and any(resolution.canonical(m) != node.id for m in merged if m in records):
             ctx.rebuild.add(node.id)
+    if _same_as_before(resolution, state):  # this version's copies of both files are already right
+        return
     out.mkdir(parents=True, exist_ok=True)
     if resolution.state is not None:
         resolution.state.save(out / STATE_FILE)
     (out / EXPLAIN_FILE).write_text(json.dumps(
         {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
         ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _same_as_before(resolution: Resolution, state: ResolveState | None) -> bool:
+    """Nothing scored, the same records, decisions and code links, every explanation kept: the
+    state and resolution.json would be written byte for byte as the previous run wrote them
+    (a quarter of a minute at 220,000 records)."""
+    now = resolution.state
+    return (state is not None and now is not None and resolution.scored == 0 and state.fingerprint == now.fingerprint
+            and state.hashes == now.hashes and state.linked == now.linked and state.rows.keys() == now.rows.keys()
+            and state.explained == now.explained)
 
 
 def _explain_merges(ctx: Context, resolution: Resolution, state: ResolveState | None, previous: Path) -> dict[str, Any]:

@@ -244,7 +244,8 @@ def write_nodes(ctx: Context) -> None:
             if offered and offered[-1] != want:
                 ctx.log.disagreements.append({"id": node_id, "field": f, "staff": want, "source": offered[-1]})
             merged[f] = want
-        merged.update({k: v for k, v in name_keys(merged, old_props).items() if k in ctx.schema.label(label).props})  # Documents have no pinyin
+        if "pinyin" in ctx.schema.label(label).props:  # Documents have none: their titles were converted every run
+            merged.update({k: v for k, v in name_keys(merged, old_props).items() if k in ctx.schema.label(label).props})
         feeds = sorted({*(old_props.get("feeds") or []), *(r.feed for r in records)})
         prov = {
             "source": old_props.get("source") or records[0].source,

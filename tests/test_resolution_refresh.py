@@ -93,3 +93,27 @@ def test_a_second_run_reuses_the_resolution_and_its_explanations(settings, tmp_p
     assert set(first["entities"]) == {"stock-600584", "stock-002156"}
     again = load_bundle(settings, b)
     assert published() == first and again.merges == 2 and again.totals()["changed"] == 0
+
+
+def test_only_the_explanation_of_a_touched_entity_is_redone(settings, tmp_path):
+    import json
+
+    rows = ("stock-600584,江苏长电科技股份有限公司,JCET Group Co. Ltd.,长电科技|JCET,listed_company,600584.SH,江阴,src\n"
+            "x-jcet,长电科技,JCET,,company,600584,,src\n"
+            "stock-002156,通富微电子股份有限公司,Tongfu Microelectronics,,listed_company,002156.SZ,南通,src\n"
+            "n-tf,,Tongfu Microelectronics Co.,,company,,,src\n")
+
+    def published() -> dict:
+        with open_view(settings) as v:
+            return json.loads((Path(v.data_dir) / "resolution.json").read_text(encoding="utf-8"))["entities"]
+
+    folder = bundle(tmp_path / "src", rows)
+    load_bundle(settings, folder)
+    first = published()
+    (folder / "organizations.csv").write_text(
+        "id,name_zh,name_en,aliases,kind,stock_code,city,source\n"
+        + rows.replace("Tongfu Microelectronics Co.", "Tongfu Microelectronic"), encoding="utf-8")
+    load_bundle(settings, folder)
+    second = published()
+    assert second["stock-600584"] == first["stock-600584"]
+    assert second["stock-002156"] != first["stock-002156"]

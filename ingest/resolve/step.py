@@ -128,7 +128,7 @@ def resolve_organizations(ctx: Context) -> None:
         for value, reason in resolution.keys_of(rid).rejected:
             ctx.log.details.append({"op": "bad_code", "id": rid, "where": where[rid], "value": value, "reason": reason})
     with gc_paused():
-        explain = _explain_merges(ctx, resolution, state, out / EXPLAIN_FILE)
+        inputs = _note_merges(ctx, resolution)
     # A node that used to absorb ids that now stand alone is rebuilt from its records.
     for node in ctx.existing.values():
         merged = set(node.props.get("merged_ids") or [])
@@ -136,6 +136,8 @@ def resolve_organizations(ctx: Context) -> None:
             ctx.rebuild.add(node.id)
     if _same_as_before(resolution, state):  # this version's copies of both files are already right
         return
+    with gc_paused():
+        explain = _explanations(resolution, inputs, state, out / EXPLAIN_FILE)
     out.mkdir(parents=True, exist_ok=True)
     if resolution.state is not None:
         resolution.state.save(out / STATE_FILE)
@@ -154,13 +156,11 @@ def _same_as_before(resolution: Resolution, state: ResolveState | None) -> bool:
             and state.explained == now.explained)
 
 
-def _explain_merges(ctx: Context, resolution: Resolution, state: ResolveState | None, previous: Path) -> dict[str, Any]:
-    """Redirects for merged-away ids, and the evidence of every merge (for resolve --explain);
-    an entity whose explanation inputs are those of the previous run keeps its explanation."""
-    explain: dict[str, Any] = {}
+def _note_merges(ctx: Context, resolution: Resolution) -> dict[str, str]:
+    """Redirects for merged-away ids; returns each merged entity's explanation inputs (kept in
+    the state, so the next run can tell which explanations it may keep)."""
     now = resolution.state
-    old_inputs = state.explained if state is not None and now is not None and state.fingerprint == now.fingerprint else {}
-    earlier: dict[str, Any] | None = None
+    inputs: dict[str, str] = {}
     for entity in resolution.entities.values():
         if len(entity.record_ids) < 2:
             continue
@@ -168,17 +168,26 @@ def _explain_merges(ctx: Context, resolution: Resolution, state: ResolveState | 
             if member != entity.id:
                 ctx.redirects[member] = entity.id
         ctx.log.merges += 1
-        inputs = resolution.explanation_inputs(entity.id, now.hashes) if now is not None else ""
-        if now is not None:
-            now.explained[entity.id] = inputs
-        if inputs and old_inputs.get(entity.id) == inputs:
-            if earlier is None:
-                earlier = _read_explanations(previous)
-            if entity.id in earlier:
-                explain[entity.id] = earlier[entity.id]
-                continue
-        why = resolution.explain(entity.id)
-        explain[entity.id] = {**why.as_dict(), "text": why.text}
+        inputs[entity.id] = resolution.explanation_inputs(entity.id, now.hashes) if now is not None else ""
+    if now is not None:
+        now.explained = inputs
+    return inputs
+
+
+def _explanations(resolution: Resolution, inputs: dict[str, str], state: ResolveState | None,
+                  previous: Path) -> dict[str, Any]:
+    """The evidence of every merge (for resolve --explain); an entity whose explanation inputs
+    are those of the previous run keeps the explanation that run wrote."""
+    now = resolution.state
+    old_inputs = state.explained if state is not None and now is not None and state.fingerprint == now.fingerprint else {}
+    earlier = _read_explanations(previous) if any(old_inputs.get(e) == i for e, i in inputs.items() if i) else {}
+    explain: dict[str, Any] = {}
+    for entity_id, entity_inputs in inputs.items():
+        if entity_inputs and old_inputs.get(entity_id) == entity_inputs and entity_id in earlier:
+            explain[entity_id] = earlier[entity_id]
+            continue
+        why = resolution.explain(entity_id)
+        explain[entity_id] = {**why.as_dict(), "text": why.text}
     return explain
 
 

@@ -57,6 +57,7 @@ class Context:
     redirects: dict[str, str] = field(default_factory=dict)  # merged record/node id -> surviving id
     touched: set[str] = field(default_factory=set)  # node ids added or changed this run
     existing_edges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges_read: bool = False  # existing_edges holds the graph's edges (read_existing_edges)
     rebuild: set[str] = field(default_factory=set)  # nodes whose merge was undone: rebuilt from their records
 
 
@@ -283,15 +284,25 @@ def write_nodes(ctx: Context) -> None:
 
 
 @gc_paused()
+def read_existing_edges(ctx: Context) -> dict[str, dict[str, Any]]:
+    """The graph's edges by key ("source|TYPE|target"), each its properties plus `_pair`, read
+    once per run, after merged nodes moved their edges: extraction looks up curated pairs in
+    them and write_edges diffs against them (reading a million edges twice cost seconds)."""
+    if not ctx.edges_read:
+        existing: dict[str, dict[str, Any]] = {}
+        for rel in ctx.schema.relationships:
+            for edges in ctx.writer.iter_edges(rel, batch_size=50_000):
+                for e in edges:
+                    e.props["_pair"] = (e.source_id, e.target_id)  # the batch's own dicts: no copy
+                    existing[e.props.get("id") or f"{e.source_id}|{rel}|{e.target_id}"] = e.props
+        ctx.existing_edges, ctx.edges_read = existing, True
+    return ctx.existing_edges
+
+
+@gc_paused()
 def write_edges(ctx: Context) -> None:
     """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
-    existing: dict[str, dict[str, Any]] = {}
-    for rel in ctx.schema.relationships:
-        for edges in ctx.writer.iter_edges(rel, batch_size=50_000):
-            for e in edges:
-                e.props["_pair"] = (e.source_id, e.target_id)  # the batch's own dicts: no copy
-                existing[e.props.get("id") or f"{e.source_id}|{rel}|{e.target_id}"] = e.props
-    ctx.existing_edges = existing
+    existing = read_existing_edges(ctx)
     merged: dict[str, dict[str, Any]] = {}
     for rec in ctx.batch.edges:
         s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)

@@ -134,11 +134,14 @@ def _curated_pairs(ctx: Context) -> set[frozenset[str]]:
     def pair(s: str, t: str) -> frozenset[str]:
         return frozenset((ctx.redirects.get(s, s), ctx.redirects.get(t, t)))
 
+    from ingest.refresh import read_existing_edges
+
     stored_extracted: set[frozenset[str]] = set()
     curated: set[frozenset[str]] = set()
-    for edges in ctx.writer.iter_edges(PARTNERS, batch_size=50_000):
-        for e in edges:
-            (stored_extracted if e.props.get("extracted") else curated).add(pair(e.source_id, e.target_id))
+    marker = f"|{PARTNERS}|"
+    for key, e in read_existing_edges(ctx).items():
+        if marker in key and key.split("|")[1] == PARTNERS:
+            (stored_extracted if e.get("extracted") else curated).add(pair(*e["_pair"]))
     for rec in ctx.batch.edges:
         if rec.type == PARTNERS and not rec.props.get("extracted"):
             p = pair(rec.source_id, rec.target_id)

@@ -113,3 +113,20 @@ def test_equal_explanation_inputs_mean_equal_explanations():
         else:
             changed += 1
     assert kept > 10 * changed > 0
+
+
+def test_refusal_reasons_do_not_depend_on_the_hash_seed():
+    """Explanations are reused by digest, so they must read the same in every process: m:1 is
+    judged not the same as both o:1 and o:2, so its link to their cluster names one of them."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("from ingest.resolve import Decision, DecisionTable, cluster_decisions\n"
+            "rows = [Decision('o:1', 'o:2', 'same', 'auto', 'name', 0.99),\n"
+            "        Decision('m:1', 'o:1', 'not_same', 'auto', 'code', 0.0), Decision('m:1', 'o:2', 'not_same', 'auto', 'code', 0.0),\n"
+            "        Decision('m:1', 'p:1', 'same', 'auto', 'name', 0.9), Decision('p:1', 'o:1', 'same', 'auto', 'name', 0.85)]\n"
+            "print(cluster_decisions(['o:1', 'o:2', 'm:1', 'p:1'], DecisionTable(rows)).refused)")
+    out = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in range(8)}
+    assert len(out) == 1 and "would join" in next(iter(out))

@@ -73,7 +73,7 @@ def cluster_decisions(record_ids: Iterable[str], table: DecisionTable,
             continue
         if len(members[ra]) < len(members[rb]):
             ra, rb = rb, ra
-        blocked = next(((m, o) for m in members[rb] for o in forbidden[m] if find(o) == ra), None)
+        blocked = next(((m, o) for m in members[rb] for o in sorted(forbidden[m]) if find(o) == ra), None)
         if blocked:
             refused.append((d, f"would join {blocked[0]} and {blocked[1]}, judged not the same"))
             continue

@@ -155,6 +155,20 @@ _cache: dict[str, Vectors] = {}
 _lock = threading.Lock()
 
 
+def warm_vectors(view: GraphView) -> None:
+    """Load a new version's indexes in a background thread, so the first recommendation after a
+    refresh does not wait for them (2-3 s at 1,000,000 organisations); requests that come first
+    wait on the lock."""
+    threading.Thread(target=_load_quietly, args=(view,), name="vectors-warm-up", daemon=True).start()
+
+
+def _load_quietly(view: GraphView) -> None:
+    try:
+        vectors_for(view)
+    except Exception:  # a newer version came and closed the view; a request loads its own
+        log.debug("vector warm-up of %s stopped", view.version, exc_info=True)
+
+
 def vectors_for(view: GraphView) -> Vectors | None:
     """The vectors of the view's graph version (loaded once per version and process)."""
     folder = Path(view.data_dir) / VECTORS_DIR

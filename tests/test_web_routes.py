@@ -118,3 +118,22 @@ def test_contract_check_with_environment_home(home, monkeypatch) -> None:
     api = client.get("/api/v1/search?q=JCET")
     assert api.status_code == 401 and api.is_json
     assert client.get("/api/v1/openapi.json").status_code == 200
+
+
+def test_a_new_graph_version_loads_its_vector_index_in_the_background(client, auth, app) -> None:
+    """The first page after a refresh starts loading the new version's indexes, so the first
+    recommendation does not wait for them (seconds at a million organisations)."""
+    import time
+    from pathlib import Path
+
+    from matching import vectors
+    from matching.vectors import VECTORS_DIR
+
+    vectors._cache.clear()
+    auth.login("staff")
+    assert client.get("/search?q=SMIC").status_code == 200
+    folder = str(Path(app.extensions["stakegraph"].live.get().data_dir) / VECTORS_DIR)
+    deadline = time.monotonic() + 60
+    while folder not in vectors._cache and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert folder in vectors._cache

@@ -97,13 +97,16 @@ def settings() -> Settings:
 
 
 def view() -> GraphView:
-    """The current graph; a new version starts its search index building in the background."""
+    """The current graph; a new version starts its search index building and its vector indexes
+    loading in the background."""
     v = state().live.get()
     if v.version != state().warmed:
         from matching.search import warm
+        from matching.vectors import warm_vectors
 
         state().warmed = v.version
         warm(v)
+        warm_vectors(v)
     return v
 
 

@@ -1,4 +1,4 @@
-"""Refresh docs/screenshots/*.png (login, search, entity, pipeline, project) for the README.
+"""Refresh docs/screenshots/*.png (login, search, entity, pipeline, project, chain) for the README.
 
 The pictures are taken by the browser test itself (tests/test_browser.py), so they always show
 the path the test walks; this script only points its screenshot folder at docs/screenshots.
@@ -20,7 +20,8 @@ def main() -> int:
     target = ROOT / "docs" / "screenshots"
     target.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "STAKEGRAPH_SCREENSHOTS": str(target)}
-    cmd = [sys.executable, "-m", "pytest", "tests/test_browser.py", "-q", "-p", "no:cacheprovider"]
+    cmd = [sys.executable, "-m", "pytest", "tests/test_browser.py", "tests/test_chain.py::test_chain_page_in_the_browser",
+           "-q", "-p", "no:cacheprovider"]
     code = subprocess.call(cmd, cwd=ROOT, env=env)
     for png in sorted(target.glob("*.png")):
         print(f"{png.relative_to(ROOT)}  {png.stat().st_size // 1024} KiB")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,6 @@ from kg.store import StoreError
 from matching.chain.classify import MIN_TEXT_COSINE, SourceMap, TextClassifier
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOT = ROOT / "docs" / "screenshots" / "chain.png"
 WUXI = "cn-js-wuxi"
 ORG_HEADER = "id,name_zh,name_en,kind,sectors,city,description,csrc_industry,tushare_industry\n"
 
@@ -387,8 +387,12 @@ def test_chain_page_and_xlsx(client, auth) -> None:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_chain_page_in_the_browser(live_server) -> None:
+def test_chain_page_in_the_browser(live_server, tmp_path: Path) -> None:
+    """Its picture goes to $STAKEGRAPH_SCREENSHOTS when set (bench/screenshots.py: docs/screenshots),
+    else to tmp_path: a test run leaves the work tree as it found it."""
     from playwright.sync_api import sync_playwright
+
+    screenshot = Path(os.environ.get("STAKEGRAPH_SCREENSHOTS") or tmp_path) / "chain.png"
 
     username, password = USERS["staff"]
     with sync_playwright() as p:
@@ -410,8 +414,8 @@ def test_chain_page_in_the_browser(live_server) -> None:
             page.click('[id="box-ic.materials.substrates"]')
             detail.wait_for(state="visible")
             assert "Shennan" in detail.inner_text() or "深南" in detail.inner_text()
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(screenshot), full_page=True)
             page.click('[id="box-ic.packaging_test"]')
             assert "JCET" in page.locator('[id="d-ic.packaging_test"]').inner_text()
         finally:

@@ -138,3 +138,16 @@ def live_server(home: Path) -> Iterator[str]:
         server.shutdown()
         thread.join(10)
         _close(app)
+
+
+@pytest.fixture
+def lexical_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Settings of an initialised, empty STAKEGRAPH_HOME embedding with the fast lexical
+    embedder: for refresh tests that load small bundles of their own."""
+    from ingest.jobs import init_home
+    from kg.settings import load_settings
+
+    monkeypatch.setenv("STAKEGRAPH_EMBEDDER", "lexical")
+    settings = load_settings({"home": str(tmp_path / "home"), "embedder": "lexical"})
+    init_home(settings)
+    return settings

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import init_home, load_bundle
+from ingest.jobs import load_bundle
 from kg.backends import open_view
-from kg.settings import load_settings
 
 
 def bundle(folder: Path, orgs: str, relations: str) -> Path:
@@ -20,11 +19,8 @@ def bundle(folder: Path, orgs: str, relations: str) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("STAKEGRAPH_EMBEDDER", "lexical")
-    s = load_settings({"home": str(tmp_path / "home"), "embedder": "lexical"})
-    init_home(s)
-    return s
+def settings(lexical_home):
+    return lexical_home
 
 
 def seen(settings) -> dict[str, tuple[str, str]]:

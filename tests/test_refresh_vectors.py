@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.jobs import init_home, load_bundle
+from ingest.jobs import load_bundle
 from kg.backends import open_view
-from kg.settings import load_settings
 from matching.index import VectorIndex
 from matching.vectors import VECTORS_DIR, Vectors, node_text
 
@@ -24,11 +23,8 @@ def bundle(folder: Path, rows: list[str]) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path, monkeypatch):
-    monkeypatch.setenv("STAKEGRAPH_EMBEDDER", "lexical")
-    s = load_settings({"home": str(tmp_path / "home"), "embedder": "lexical"})
-    init_home(s)
-    return s
+def settings(lexical_home):
+    return lexical_home
 
 
 def published(settings) -> tuple[Vectors, VectorIndex, dict]:

@@ -94,6 +94,33 @@ def test_touch_seen_sets_last_seen_of_active_nodes_and_edges_whose_feeds_all_ran
         assert seen == {("ACTIVE_IN", "r2"), ("PARTNERS_WITH", "r1")}
 
 
+@pytest.mark.parametrize("rewrite_from", [1, 10**9], ids=["rewrite", "set"])
+def test_touch_seen_keeps_every_other_value_and_both_kinds_of_ends(settings, rewrite_from):
+    """On ladybug a large relationship table is rewritten (read, DROP, CREATE, COPY) instead of
+    SET: every other property, every (from, to) pair and every untouched edge must survive."""
+    settings = settings.replace(touch_rewrite_min_edges=rewrite_from)
+    with open_writer(settings) as w:
+        w.upsert_nodes("Region", [{"id": "r1", "name_en": "Wuxi"}])
+        w.upsert_nodes("Project", [{"id": "p1", "name_en": "Packaging line"}])
+        w.upsert_edges("LOCATED_IN", [
+            {"source_id": "o1", "target_id": "r1", "status": "active", "feeds": ["a"], "last_seen": "r1",
+             "evidence": "registry", "since": "2015", "sources": ["x", "y"], "confidence": 0.9, "extracted": False},
+            {"source_id": "p1", "target_id": "r1", "status": "active", "feeds": ["a"], "last_seen": "r1"},
+            {"source_id": "o2", "target_id": "r1", "status": "unseen", "feeds": ["a"], "last_seen": "r0"},
+        ])
+    with open_view(settings) as v:
+        before = {n.node.id: n.edge.props for n in v.neighbours("r1", types=["LOCATED_IN"])}
+    with open_writer(settings) as w:
+        w.touch_seen("LOCATED_IN", ["a"], "r2")
+    with open_view(settings) as v:
+        after = {n.node.id: n.edge.props for n in v.neighbours("r1", types=["LOCATED_IN"])}
+        assert v.counts()["LOCATED_IN"] == 3
+        assert [n.node.id for n in v.neighbours("p1", types=["LOCATED_IN"])] == ["r1"]
+    assert {i: p["last_seen"] for i, p in after.items()} == {"o1": "r2", "p1": "r2", "o2": "r0"}
+    for i in before:
+        assert {k: v for k, v in after[i].items() if k != "last_seen"} == {k: v for k, v in before[i].items() if k != "last_seen"}
+
+
 def test_neighbours_both_directions(settings):
     with open_view(settings) as v:
         got = {(n.edge.type, n.node.id, n.direction) for n in v.neighbours("o1")}

@@ -34,7 +34,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("query_timeout_ms", 10_000, "Time limit of one console/API Cypher query."),
     Setting("query_max_rows", 10_000, "Row cap of one console/API Cypher query; the result says when it was cut."),
     Setting("write_batch_size", 5_000, "Rows per UNWIND batch when writing nodes and edges."),
-    Setting("touch_rewrite_min_edges", 50_000, "From this many edges of a type, the embedded backend sets the refresh's last_seen by rewriting the relationship table (read, DROP, CREATE, COPY) instead of SET, which is slow on edges into high in-degree nodes (220k LOCATED_IN edges: 37 s vs 1.3 s)."),
+    Setting("touch_rewrite_min_edges", 50_000, "From this many edges of a type due for a new last_seen, the embedded backend sets the refresh's last_seen by rewriting the relationship table (read, DROP, CREATE, COPY) instead of SET, which is slow on edges into high in-degree nodes (220k LOCATED_IN edges: 37 s vs 1.3 s)."),
     Setting("bulk_copy_min_rows", 5_000, "Smallest batch of new nodes or edges (per label, or per type and end labels) the embedded backend bulk-loads with COPY instead of UNWIND."),
     Setting("keep_versions", 3, "Graph versions kept on disk (readers may still hold the older ones)."),
     Setting("neighbour_limit", 200, "Most neighbours an entity page or API call returns."),

@@ -393,12 +393,11 @@ class LadybugWriter(LadybugView, GraphWriter):
     def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
         self.schema.rel(rel_type)
         params = {"ran": sorted(feeds), "run": run_id}
-        count = self._run(f"MATCH ()-[e:{rel_type}]->() RETURN count(e)")[0][0]
-        if count >= self._settings.touch_rewrite_min_edges:
-            self._rewrite_touched(rel_type, params)
+        due = "MATCH ()-[e:{t}]->() WHERE e.status = 'active' AND e.last_seen <> $run AND list_has_all($ran, e.feeds) "
+        if self._run(due.format(t=rel_type) + "RETURN count(e)", params)[0][0] >= self._settings.touch_rewrite_min_edges:
+            self._rewrite_touched(rel_type, params)  # a scan counts them fast; the SET of many is slow
             return
-        self._run(f"MATCH ()-[e:{rel_type}]->() WHERE e.status = 'active' AND e.last_seen <> $run "
-                  "AND list_has_all($ran, e.feeds) SET e.last_seen = $run", params)
+        self._run(due.format(t=rel_type) + "SET e.last_seen = $run", params)
 
     def _rewrite_touched(self, rel_type: str, params: dict[str, Any]) -> None:
         """touch_seen for a large relationship table: read it whole with last_seen already

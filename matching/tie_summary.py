@@ -75,10 +75,10 @@ class KeyTie:
         return "[" + ",".join(encoded) + "]"
 
     @classmethod
-    def decode_many(cls, text: str | None, limit: int | None = None) -> list[KeyTie]:
-        """A node's `key_ties_json`, best first; `limit` keeps the first ones."""
-        rows = json.loads(text) if text else []
-        return [cls(t, d, o, label, zh, en, y, tuple(r)) for t, d, o, label, zh, en, y, r in rows[:limit]]
+    def decode_many(cls, text: str | None) -> list[KeyTie]:
+        """A node's `key_ties_json`, best first (a recommendation reads them through
+        matching.facts, which caches its own leaner form)."""
+        return [cls(t, d, o, label, zh, en, y, tuple(r)) for t, d, o, label, zh, en, y, r in json.loads(text or "[]")]
 
 
 def year_of(since: Any) -> int | None:

@@ -393,11 +393,11 @@ class LadybugWriter(LadybugView, GraphWriter):
     def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
         self.schema.rel(rel_type)
         params = {"ran": sorted(feeds), "run": run_id}
-        due = "MATCH ()-[e:{t}]->() WHERE e.status = 'active' AND e.last_seen <> $run AND list_has_all($ran, e.feeds) "
-        if self._run(due.format(t=rel_type) + "RETURN count(e)", params)[0][0] >= self._settings.touch_rewrite_min_edges:
+        due = f"MATCH ()-[e:{rel_type}]->() WHERE {_seen_now('e')} AND e.last_seen <> $run "
+        if self._run(due + "RETURN count(e)", params)[0][0] >= self._settings.touch_rewrite_min_edges:
             self._rewrite_touched(rel_type, params)  # a scan counts them fast; the SET of many is slow
             return
-        self._run(due.format(t=rel_type) + "SET e.last_seen = $run", params)
+        self._run(due + "SET e.last_seen = $run", params)
 
     def _rewrite_touched(self, rel_type: str, params: dict[str, Any]) -> None:
         """touch_seen for a large relationship table: read it whole with last_seen already
@@ -409,7 +409,7 @@ class LadybugWriter(LadybugView, GraphWriter):
 
         columns = self._table_columns(rel_type)
         pairs = [(r[0], r[1]) for r in self._run(f"CALL show_connection('{rel_type}') RETURN *")]
-        decided = ("CASE WHEN e.status = 'active' AND list_has_all($ran, e.feeds) THEN $run ELSE e.last_seen END")
+        decided = f"CASE WHEN {_seen_now('e')} THEN $run ELSE e.last_seen END"
         ret = ", ".join(decided if name == "last_seen" else f"e.{name}" for name, _ in columns)
         result = self._conn().execute(f"MATCH (a)-[e:{rel_type}]->(b) RETURN label(a), label(b), a.id, b.id, {ret}", params)
         table = result.get_as_arrow()
@@ -429,8 +429,8 @@ class LadybugWriter(LadybugView, GraphWriter):
 
     def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
         self.schema.label(label)
-        self._run(f"MATCH (n:{label}) WHERE n.status = 'active' AND n.last_seen <> $run "
-                  "AND list_has_all($ran, n.feeds) SET n.last_seen = $run", {"ran": sorted(feeds), "run": run_id})
+        self._run(f"MATCH (n:{label}) WHERE {_seen_now('n')} AND n.last_seen <> $run SET n.last_seen = $run",
+                  {"ran": sorted(feeds), "run": run_id})
 
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
@@ -476,6 +476,12 @@ class LadybugWriter(LadybugView, GraphWriter):
             self._versions.discard(self._work)
         finally:
             self._lock_file.release()
+
+
+def _seen_now(var: str) -> str:
+    """The refresh's rule for a fact it saw unchanged: active, and every feed it came from ran
+    (parameter $ran). touch_seen and touch_seen_nodes set last_seen = $run where it holds."""
+    return f"{var}.status = 'active' AND list_has_all($ran, {var}.feeds)"
 
 
 def _arrow_types() -> dict[str, Any]:

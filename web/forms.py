@@ -15,7 +15,7 @@ from kg.schema import load_schema
 from web import validation as v
 
 EDITABLE_LABELS = ("Organization", "Person", "Project")
-DERIVED = {"pinyin", "initials", "sector_tags", "stock_codes", "tie_count", "latest_tie_year", "key_ties_json", "tie_fp"}
+DERIVED = {"pinyin", "initials", "sector_tags", "stock_codes"}  # and every summary the schema marks hashed: false
 MULTILINE = {"description", "text"}
 SHORT_FIELDS = {"stock_code", "credit_code", "city", "province", "country", "website", "owner", "gender", "url"}
 NAME_FIELDS = {"name_zh", "name_en"}
@@ -37,7 +37,7 @@ def fields_for(label: str) -> list[Field]:
     spec = load_schema().label(label)
     out: list[Field] = []
     for name, prop in spec.props.items():
-        if name in DERIVED:
+        if name in DERIVED or not prop.hashed:  # derived, never typed in
             continue
         if prop.enum:
             widget = "select"

@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("login_max_failures", 5, "Failed logins per user and address before a 15-minute lock-out."),
     Setting("secret_key", "", "Flask secret key; generated into $home/secret_key when empty."),
     Setting("secure_cookies", False, "Send the session cookie only over HTTPS (set true behind TLS)."),
+    Setting("max_body_bytes", 1_048_576, "Largest request body the web app and API accept; a bigger one gets 413 (no form or API body of ours comes near 1 MB)."),
+    Setting("max_json_depth", 100, "Deepest nesting of a JSON request body; a deeper one gets 413 before it is parsed (deep nesting would exhaust the parser's recursion)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

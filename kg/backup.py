@@ -118,43 +118,214 @@ def _sqlite_copy(src: Path, dst: Path) -> None:
 
 
 def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict[str, Any]:
-    """Restore an archive into the home; refuses to replace an existing graph without force."""
+    """Restore an archive into the home; refuses to replace an existing graph without force.
+
+    Everything is checked before the home changes (see `check_archive`, then the staged copy's
+    databases); a refusal leaves the home as it was. Restore only archives you made: a checked
+    archive still carries its own settings, secret key and users (docs/operations.md).
+    """
     home = settings.home_path
-    home.mkdir(parents=True, exist_ok=True)
     if current_version(settings) is not None and not force:
         raise StoreError(f"{home} already has a graph; restore with --force to replace it (back it up first)")
-    staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=home))
-    try:
-        with tarfile.open(archive, "r:gz") as tar:
-            tar.extractall(staging, filter="data")  # no absolute paths, links out or devices
-        manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("format") != FORMAT:
-            raise StoreError(f"{archive} is not a stakegraph backup (format {manifest.get('format')!r})")
-        lock = WriterLock(home / "locks" / "writer.lock", f"restore {archive.name}").acquire(wait_s=600)
+    with _open_archive(archive) as tar:
+        manifest, members = check_archive(archive, tar, home)
+        home.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=home))
         try:
-            if (staging / "graph").is_dir():
-                _restore_version(home, staging, manifest["version"], settings.keep_versions)
-            elif (staging / "export").is_dir():
-                lock.release()  # the copy takes the writer lock itself
-                from kg.export import copy_between
-
-                copy_between(settings, str(staging / "export"), settings.backend, replace=True)
-            if (staging / "workspace.db").exists():
-                _sqlite_copy(staging / "workspace.db", home / "workspace.db")
-            if (staging / "cache" / "embeddings.sqlite").exists():
-                (home / "cache").mkdir(exist_ok=True)
-                _sqlite_copy(staging / "cache" / "embeddings.sqlite", home / "cache" / "embeddings.sqlite")
-            for name in HOME_FILES:
-                if (staging / name).is_file():
-                    shutil.copy2(staging / name, home / name)
-            for name in HOME_DIRS:
-                if (staging / name).is_dir():
-                    shutil.copytree(staging / name, home / name, dirs_exist_ok=True)
+            tar.extractall(staging, members=members, filter="data")  # checked already; the filter is a second guard
+            _check_staged(archive, staging, manifest)
+            _apply(settings, archive, staging, manifest)
         finally:
-            lock.release()
-        return manifest
+            shutil.rmtree(staging, ignore_errors=True)
+    return manifest
+
+
+def _open_archive(archive: Path) -> tarfile.TarFile:
+    try:
+        return tarfile.open(archive, "r:gz")
+    except (OSError, tarfile.TarError) as exc:
+        raise StoreError(f"{archive} is not a readable stakegraph backup (.tar.gz): {exc}") from exc
+
+
+def _apply(settings: Settings, archive: Path, staging: Path, manifest: dict[str, Any]) -> None:
+    home = settings.home_path
+    lock = WriterLock(home / "locks" / "writer.lock", f"restore {archive.name}").acquire(wait_s=600)
+    try:
+        if (staging / "graph").is_dir():
+            _restore_version(home, staging, manifest["version"], settings.keep_versions)
+        elif (staging / "export").is_dir():
+            lock.release()  # the copy takes the writer lock itself
+            from kg.export import copy_between
+
+            copy_between(settings, str(staging / "export"), settings.backend, replace=True)
+        if (staging / "workspace.db").exists():
+            _sqlite_copy(staging / "workspace.db", home / "workspace.db")
+        if (staging / "cache" / "embeddings.sqlite").exists():
+            (home / "cache").mkdir(exist_ok=True)
+            _sqlite_copy(staging / "cache" / "embeddings.sqlite", home / "cache" / "embeddings.sqlite")
+        for name in HOME_FILES:
+            if (staging / name).is_file():
+                shutil.copy2(staging / name, home / name)
+        for name in HOME_DIRS:
+            if (staging / name).is_dir():
+                shutil.copytree(staging / name, home / name, dirs_exist_ok=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        lock.release()
+
+
+# What an archive may hold (backup() writes nothing else): files at the top, and folders whose
+# members are checked by name. Anything else is refused rather than extracted and ignored.
+TOP_FILES = ("manifest.json", "workspace.db", *HOME_FILES)
+TOP_DIRS = ("graph", "export", "cache", *HOME_DIRS)
+MANIFEST_MAX_BYTES = 1 << 20
+MAX_MEMBERS = 5_000_000
+SPACE_MARGIN = 1.1  # the staged copy plus a tenth for SQLite's copies and the filesystem's blocks
+
+
+def check_archive(archive: Path, tar: tarfile.TarFile, home: Path) -> tuple[dict[str, Any], list[tarfile.TarInfo]]:
+    """The manifest and the members to extract, after checking every member and every path the
+    restore will write or delete; a StoreError naming the archive, member and reason otherwise.
+
+    Why before extracting: tarfile's "data" filter alone would still let a member land anywhere
+    inside the staging folder, and the manifest's version name becomes a folder path in the home
+    (a name such as "/srv" made the old restore delete that folder)."""
+    from kg.backends.ladybug_versions import DB_FILE, check_version_name
+
+    free = shutil.disk_usage(home if home.exists() else _existing_parent(home)).free
+    members: list[tarfile.TarInfo] = []
+    files: set[str] = set()
+    seen: set[str] = set()
+    total = 0
+    try:
+        for m in tar:
+            if len(members) >= MAX_MEMBERS:
+                raise StoreError(f"{archive}: more than {MAX_MEMBERS:,} members; not a stakegraph backup")
+            name = _member_name(archive, m)
+            if name in seen:
+                raise StoreError(f"{archive}: member {name!r} appears twice (a later copy would replace the first)")
+            seen.add(name)
+            if m.isreg():
+                files.add(name)
+                total += m.size
+                if total * SPACE_MARGIN > free:
+                    raise StoreError(f"{archive}: unpacks to more than {total:,} bytes; {home} has {free:,} free")
+            elif m.islnk():
+                target = _member_name(archive, m, m.linkname)
+                if target not in files:
+                    raise StoreError(f"{archive}: member {name!r} is a hard link to {m.linkname!r}, "
+                                     "which is not a file earlier in the archive")
+                files.add(name)
+            elif not m.isdir():
+                kind = "a symbolic link" if m.issym() else "a device or special file"
+                raise StoreError(f"{archive}: member {name!r} is {kind}; a stakegraph backup holds only files and folders")
+            members.append(m)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise StoreError(f"{archive} is damaged or not a .tar.gz: {exc}") from exc
+    manifest = _read_manifest(archive, tar, members)
+    version = manifest.get("version")
+    try:
+        check_version_name(version)
+    except StoreError as exc:
+        raise StoreError(f"{archive}: manifest.json: {exc}") from None
+    graph = {n.split("/")[1] for n in seen if n.startswith("graph/")} - {"CURRENT"}
+    if graph and graph != {version}:
+        raise StoreError(f"{archive}: graph/ holds {sorted(graph)}, but the manifest names version {version!r}")
+    if graph and f"graph/{version}/{DB_FILE}" not in seen:
+        raise StoreError(f"{archive}: graph/{version}/{DB_FILE} is missing")
+    if not graph and "export" not in {n.split("/")[0] for n in seen}:
+        raise StoreError(f"{archive}: holds neither a graph version (graph/) nor an export (export/)")
+    _check_targets(home, ["locks/writer.lock", *((f"graph/{version}", "graph/CURRENT", f"graph/.CURRENT.restore.{os.getpid()}") if graph else ()),
+                          *(n for n in seen if n.split("/")[0] not in ("graph", "export"))])
+    return manifest, members
+
+
+def _member_name(archive: Path, member: tarfile.TarInfo, name: str | None = None) -> str:
+    """The member's name if it is relative, plain (no "..", ".", empty part, backslash or control
+    character) and under one of the top-level names a backup writes."""
+    raw = member.name if name is None else name
+    text = raw[:-1] if raw.endswith("/") else raw
+    parts = text.split("/")
+    bad = (not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts)
+           or any(c == "\\" or ord(c) < 32 or ord(c) == 127 for c in text))
+    if bad:
+        raise StoreError(f"{archive}: member {raw!r} is not a plain relative path inside the archive "
+                         "(absolute, \"..\", empty part, backslash or control character)")
+    top = parts[0]
+    if not ((len(parts) == 1 and top in TOP_FILES) or top in TOP_DIRS):
+        raise StoreError(f"{archive}: member {raw!r} is not something a stakegraph backup holds "
+                         f"(expected {', '.join(TOP_FILES)} or the folders {', '.join(TOP_DIRS)})")
+    return text
+
+
+def _read_manifest(archive: Path, tar: tarfile.TarFile, members: list[tarfile.TarInfo]) -> dict[str, Any]:
+    entry = next((m for m in members if m.name == "manifest.json"), None)
+    if entry is None or not entry.isreg():
+        raise StoreError(f"{archive}: no manifest.json; not a stakegraph backup")
+    if entry.size > MANIFEST_MAX_BYTES:
+        raise StoreError(f"{archive}: manifest.json is {entry.size:,} bytes (at most {MANIFEST_MAX_BYTES:,})")
+    fh = tar.extractfile(entry)
+    try:
+        manifest = json.loads(fh.read().decode("utf-8")) if fh is not None else None
+    except (ValueError, RecursionError) as exc:
+        raise StoreError(f"{archive}: manifest.json is not valid JSON: {exc}") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else manifest
+        raise StoreError(f"{archive} is not a stakegraph backup (format {found!r}, expected {FORMAT!r})")
+    return manifest
+
+
+def _check_targets(home: Path, relative: list[str]) -> None:
+    """Every path the restore writes or deletes, relative to the home, stays inside it, also once
+    links already in the home are followed (a link out would be written through)."""
+    root = home.resolve()
+    for rel in relative:
+        lexical = os.path.normpath(home / rel)
+        if os.path.commonpath([lexical, os.path.normpath(home)]) != os.path.normpath(home):
+            raise StoreError(f"restore would write {lexical}, outside {home}; refused")
+        real = (home / rel).resolve()
+        if not real.is_relative_to(root):
+            raise StoreError(f"restore would write {home / rel}, which leads to {real} outside {home}; refused")
+
+
+def _existing_parent(path: Path) -> Path:
+    while not path.exists():
+        path = path.parent
+    return path
+
+
+def _check_staged(archive: Path, staging: Path, manifest: dict[str, Any]) -> None:
+    """The databases open before anything is replaced: SQLite files pass quick_check and the
+    graph version opens read-only. Pickles (the resolution state of older releases) are dropped:
+    nothing loads one any more, and nothing should carry one forward."""
+    for rel in ("workspace.db", "cache/embeddings.sqlite"):
+        if (staging / rel).is_file():
+            _check_sqlite(archive, staging / rel, rel)
+    version_dir = staging / "graph" / manifest["version"]
+    if version_dir.is_dir():
+        from kg.backends.ladybug import LadybugView
+        from kg.backends.ladybug_versions import DB_FILE
+        from kg.schema import load_schema
+
+        try:
+            LadybugView(version_dir / DB_FILE, manifest["version"], load_schema()).close()
+        except StoreError as exc:
+            raise StoreError(f"{archive}: graph/{manifest['version']} does not open as a graph: {exc}") from None
+        for stale in version_dir.rglob("*.pickle"):
+            if stale.is_file():
+                stale.unlink()
+
+
+def _check_sqlite(archive: Path, path: Path, rel: str) -> None:
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = con.execute("PRAGMA quick_check").fetchone()
+        finally:
+            con.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"{archive}: {rel} is not a readable SQLite database: {exc}") from None
+    if not result or result[0] != "ok":
+        raise StoreError(f"{archive}: {rel} fails SQLite's integrity check: {result[0] if result else 'no answer'}")
 
 
 def _restore_version(home: Path, staging: Path, version: str, keep: int) -> None:

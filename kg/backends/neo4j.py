@@ -27,6 +27,7 @@ from neo4j.graph import Path as DriverPath
 from neo4j.graph import Relationship as DriverRelationship
 
 from kg.backends import neo4j_statements as st
+from kg.backends.ladybug_versions import check_version_name
 from kg.schema import Schema, load_schema
 from kg.settings import Settings
 from kg.store import Edge, GraphView, Neighbour, Node, QueryRefused, QueryResult, StoreError
@@ -266,7 +267,7 @@ def stored_schema(settings: Settings) -> str | None:
 
 
 def data_dir(settings: Settings, version: str) -> Path:
-    return settings.home_path / DATA_ROOT / version
+    return settings.home_path / DATA_ROOT / check_version_name(version)  # the writer's names only: no path out
 
 
 def open_view(settings: Settings, schema: Schema | None = None) -> Neo4jView:

@@ -1,17 +1,20 @@
 """Reading a bundle: a folder of UTF-8 CSV files in the documented format (docs/bundle.md).
 
 Each bad row is rejected with file, row, field and reason, and every good row still loads.
-Row numbers are the file's line numbers as an editor shows them (the header is row 1).
+Row numbers are the file's line numbers as an editor shows them (the header is row 1). How rows
+are cut from the file (quotes, over-long cells, links) is ingest.csv_rows; what a value may hold
+(control characters) is ingest.cell_rules; this module maps the rows onto the schema.
 """
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
+from ingest.cell_rules import clean_prose, is_prose, key_problem
+from ingest.csv_rows import CsvLimits, file_problem, read_csv
+from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
 from kg.schema import Prop, Schema, SchemaError, coerce_value, load_schema
 
 NODE_FILES = {
@@ -23,90 +26,101 @@ NODE_FILES = {
     "documents.csv": "Document",
 }
 RELATIONS_FILE = "relations.csv"
+BUNDLE_FILES = (*NODE_FILES, RELATIONS_FILE)
 # Columns that are read into edges or provenance rather than kept as node properties.
 CELL_LINKS = {"sectors", "parent_id", "source"}
 EDGE_COLUMNS = {"source_id", "target_id", "type", "source"}
 LIST_CELL = Prop("sectors", "string[]")
+VALUE_SHOWN = 80  # characters of a refused value quoted in its rejection
 
 
-def read_csv(path: Path, feed: str) -> tuple[list[str], list[tuple[int, dict[str, str]]], list[Rejection]]:
-    """Rows with their line numbers; undecodable rows are rejected one by one, not the file."""
-    raw = path.read_bytes()
-    text = raw.decode("utf-8-sig", errors="surrogateescape")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rejected: list[Rejection] = []
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        return [], [], [Rejection(feed, path.name, 0, "(file)", "the file is empty: no header row")]
-    if any(_undecodable(h) for h in header):
-        return [], [], [Rejection(feed, path.name, 1, "(header)", "not UTF-8 text")]
-    rows: list[tuple[int, dict[str, str]]] = []
-    while True:
-        line = reader.line_num + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            rejected.append(Rejection(feed, path.name, line, "(row)", f"malformed CSV: {exc}"))
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) > len(header):
-            rejected.append(Rejection(feed, path.name, line, "(row)",
-                                      f"{len(cells)} cells but the header has {len(header)} columns"))
-            continue
-        row = dict(zip(header, (c.strip() for c in cells), strict=False))
-        bad = [k for k, v in row.items() if _undecodable(v)]
-        if bad:
-            rejected.append(Rejection(feed, path.name, line, bad[0], "not UTF-8 text (bad encoding)"))
-            continue
-        rows.append((line, row))
-    return header, rows, rejected
+def read_bundle(folder: Path, feed: str, schema: Schema | None = None, ignore: tuple[str, ...] = (),
+                limits: CsvLimits | None = None) -> Batch:
+    """Read every known file of a bundle; every other entry of the folder is reported.
 
-
-def _undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
-
-
-def read_bundle(folder: Path, feed: str, schema: Schema | None = None, ignore: tuple[str, ...] = ()) -> Batch:
-    """Read every known file of a bundle; unknown files are reported, not silently skipped."""
+    A CSV that is not a bundle file (a misspelt name, `Organizations.CSV`) holds rows that will
+    not load, so it is a rejection and the run fails; other files (a README, a folder) are
+    warnings."""
     schema = schema or load_schema()
+    limits = limits or CsvLimits.from_settings()
     folder = Path(folder)
     batch = Batch(feeds={feed})
     if not folder.is_dir():
         batch.rejected.append(Rejection(feed, str(folder), 0, "(folder)", "no such bundle folder"))
         return batch
-    for path in sorted(folder.glob("*.csv")):
+    for path in sorted(folder.iterdir()):
         if path.name in ignore:
             continue
         if path.name in NODE_FILES:
-            _read_nodes(path, NODE_FILES[path.name], feed, schema, batch)
+            _read_nodes(path, NODE_FILES[path.name], feed, schema, batch, limits)
         elif path.name == RELATIONS_FILE:
-            _read_edges(path, feed, schema, batch)
+            _read_edges(path, feed, schema, batch, limits)
         else:
-            known = ", ".join([*NODE_FILES, RELATIONS_FILE])
-            batch.rejected.append(Rejection(feed, path.name, 0, "(file)", f"not a bundle file; expected one of {known}"))
+            _report_other(path, feed, batch, limits)
     return batch
 
 
-def _read_nodes(path: Path, label: str, feed: str, schema: Schema, batch: Batch) -> None:
-    header, rows, rejected = read_csv(path, feed)
-    batch.rejected += rejected
+def _report_other(path: Path, feed: str, batch: Batch, limits: CsvLimits) -> None:
+    expected = f"expected one of {', '.join(BUNDLE_FILES)}"
+    if path.name.lower() in BUNDLE_FILES:
+        batch.rejected.append(Rejection(feed, path.name, 0, "(file)",
+                                        f"file refused: bundle file names are lower case; rename it {path.name.lower()}"))
+    elif path.suffix.lower() == ".csv" and file_problem(path, limits) is None:
+        batch.rejected.append(Rejection(feed, path.name, 0, "(file)", f"not a bundle file, not read; {expected}"))
+    else:
+        what = "a folder" if path.is_dir() and not path.is_symlink() else "not a bundle file"
+        batch.warnings.append(ReadWarning(feed, path.name, 0, "(file)", f"{what}, not read; {expected}"))
+
+
+def _screen(row: dict[str, str], prose: Callable[[str], bool], feed: str, file: str, line: int,
+            batch: Batch) -> bool:
+    """Refuse the row when an id, name or key holds a control character; strip them from prose
+    (with a warning). False when the row is rejected."""
+    notes = []
+    for col, value in row.items():
+        if not prose(col):
+            why = key_problem(value)
+            if why:
+                batch.rejected.append(Rejection(feed, file, line, col, why, value[:VALUE_SHOWN]))
+                return False
+            continue
+        row[col], removed = clean_prose(value)
+        if removed:
+            notes.append(ReadWarning(feed, file, line, col, removed))
+    batch.warnings += notes
+    return True
+
+
+def _refuse_file(feed: str, file: str, columns: list[str], reason: str, batch: Batch) -> None:
+    """One rejection for the file, not one per row: every row would fail the same way."""
+    batch.rejected.append(Rejection(feed, file, 1, "|".join(columns), f"file refused: {reason} {', '.join(columns)}"))
+
+
+def _read_nodes(path: Path, label: str, feed: str, schema: Schema, batch: Batch, limits: CsvLimits) -> None:
     spec = schema.label(label)
-    if header and "id" not in header:
-        batch.rejected.append(Rejection(feed, path.name, 1, "id", "missing required column"))
+
+    def prose(col: str) -> bool:
+        return col not in ("id", *CELL_LINKS) and is_prose(spec.props.get(col), spec)
+
+    table = read_csv(path, feed, limits, multiline=prose)
+    batch.rejected += table.rejected
+    if table.refused:
         return
-    if header and not set(spec.required_any) & set(header):
-        batch.rejected.append(Rejection(feed, path.name, 1, "|".join(spec.required_any), "missing required column (one of)"))
-        return
-    for line, row in rows:
+    header = table.header
+    required = ["id", *(name for name, prop in spec.props.items() if prop.required)]
+    missing = [c for c in required if c not in header]
+    if missing:
+        return _refuse_file(feed, path.name, missing, "missing required column", batch)
+    if not set(spec.required_any) & set(header):
+        return _refuse_file(feed, path.name, list(spec.required_any), "missing required column, one of", batch)
+    for line, row in table.rows:
         where = f"{path.name}:{line}"
 
         def reject(field: str, reason: str, value: str = "", line: int = line) -> None:
             batch.rejected.append(Rejection(feed, path.name, line, field, reason, value))
 
+        if not _screen(row, prose, feed, path.name, line, batch):
+            continue
         node_id = row.get("id", "")
         if not node_id:
             reject("id", "empty id")
@@ -145,15 +159,21 @@ def _read_nodes(path: Path, label: str, feed: str, schema: Schema, batch: Batch)
             batch.edges.append(EdgeRecord("PART_OF", node_id, row["parent_id"], {}, source, feed, where + " (parent_id)"))
 
 
-def _read_edges(path: Path, feed: str, schema: Schema, batch: Batch) -> None:
-    header, rows, rejected = read_csv(path, feed)
-    batch.rejected += rejected
-    missing = [c for c in ("source_id", "target_id", "type") if header and c not in header]
-    if missing:
-        batch.rejected.append(Rejection(feed, path.name, 1, ", ".join(missing), "missing required column"))
+def _read_edges(path: Path, feed: str, schema: Schema, batch: Batch, limits: CsvLimits) -> None:
+    def prose(col: str) -> bool:
+        return col not in EDGE_COLUMNS and is_prose(schema.edge_props.get(col))
+
+    table = read_csv(path, feed, limits, multiline=prose)
+    batch.rejected += table.rejected
+    if table.refused:
         return
-    for line, row in rows:
+    missing = [c for c in ("source_id", "target_id", "type") if c not in table.header]
+    if missing:
+        return _refuse_file(feed, path.name, missing, "missing required column", batch)
+    for line, row in table.rows:
         where = f"{path.name}:{line}"
+        if not _screen(row, prose, feed, path.name, line, batch):
+            continue
         bad = next((c for c in ("source_id", "target_id", "type") if not row.get(c)), None)
         if bad:
             batch.rejected.append(Rejection(feed, path.name, line, bad, "empty"))

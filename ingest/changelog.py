@@ -27,6 +27,7 @@ class ChangeLog:
     details: list[dict[str, Any]] = field(default_factory=list)
     disagreements: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # read problems that rejected nothing
     merges: int = 0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -56,6 +57,7 @@ class ChangeLog:
             "changed": sum(self.changed.values()),
             "unseen": sum(self.unseen.values()),
             "rejected": len(self.rejected),
+            "warnings": len(self.warnings),
             "disagreements": len(self.disagreements),
             "merges": self.merges,
         }
@@ -73,6 +75,7 @@ class ChangeLog:
             "details": self.details,
             "disagreements": self.disagreements,
             "rejected_rows": self.rejected,
+            "warning_rows": self.warnings,
             "timings_s": self.timings,
         }
 
@@ -89,6 +92,11 @@ class ChangeLog:
             lines.append(f"  rejected {r['source']}: {r['file']}:{r['row']}: field {r['field']}: {r['reason']}")
         if len(self.rejected) > 20:
             lines.append(f"  … and {len(self.rejected) - 20} more rejected rows (see the run's JSON)")
+        for w in self.warnings[:20]:
+            where = f"{w['file']}:{w['row']}" if w["row"] else w["file"]
+            lines.append(f"  warning {w['source']}: {where}: field {w['field']}: {w['reason']}")
+        if len(self.warnings) > 20:
+            lines.append(f"  … and {len(self.warnings) - 20} more warnings (see the run's JSON)")
         return "\n".join(lines)
 
     def to_json(self) -> str:

@@ -1,4 +1,4 @@
-"""What every source reader produces: node and edge records, and rejections.
+"""What every source reader produces: node and edge records, rejections and warnings.
 
 Readers differ (bundle CSV, JSON, an HTTP API, text documents); what they hand on is the same,
 so resolution, change detection and writing are written once.
@@ -38,7 +38,9 @@ class EdgeRecord:
 
 
 @dataclass(frozen=True)
-class Rejection:
+class Problem:
+    """Something a reader reports, named by source, file, row, field and reason."""
+
     source: str  # the feed
     file: str
     row: int  # 1-based line of the file; the header is row 1; 0 when the whole file is refused
@@ -56,6 +58,15 @@ class Rejection:
                 "reason": self.reason, "value": self.value}
 
 
+class Rejection(Problem):
+    """The row was not loaded (row 0, or "file refused" in the reason: none of the file was)."""
+
+
+class ReadWarning(Problem):
+    """The row loaded, or the file held no bundle data, but the owner should know: a value was
+    cleaned, a file in the folder was not read. Warnings do not make a run fail."""
+
+
 @dataclass
 class Batch:
     """Everything read from one or more sources in one run."""
@@ -63,10 +74,12 @@ class Batch:
     nodes: list[NodeRecord] = field(default_factory=list)
     edges: list[EdgeRecord] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    warnings: list[ReadWarning] = field(default_factory=list)
     feeds: set[str] = field(default_factory=set)
 
     def extend(self, other: Batch) -> None:
         self.nodes += other.nodes
         self.edges += other.edges
         self.rejected += other.rejected
+        self.warnings += other.warnings
         self.feeds |= other.feeds

@@ -105,6 +105,9 @@ def run_refresh(
         changelog.timings[f"read:{source.name}"] = round(time.perf_counter() - t0, 3)
         log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
     changelog.feeds = sorted(batch.feeds)
+    changelog.warnings = [w.as_dict() for w in batch.warnings]
+    for w in batch.warnings[:50]:  # the summary and the run's JSON carry them all
+        log.info("warning %s", w)
     if strict and batch.rejected:
         changelog.rejected = [r.as_dict() for r in batch.rejected]
         changelog.status = "aborted"

@@ -18,6 +18,7 @@ TAXONOMY_DIR = PROJECT_ROOT / "kg" / "taxonomy"
 DEFAULT_MANIFEST = PROJECT_ROOT / "data" / "sources.yaml"
 TAXONOMY_FEED = "taxonomy"
 SECTOR_MAP_FILE = "source_sector_map.csv"  # source industry labels -> chain sectors (read by the chain tagger)
+TAXONOMY_NOTES = "SOURCE.md"  # where the taxonomy comes from; for people, not the loader
 
 KINDS: dict[str, Any] = {"bundle": BundleSource}
 
@@ -28,7 +29,7 @@ class ManifestError(ValueError):
 
 def taxonomy_source() -> BundleSource:
     """The built-in industry-chain and region taxonomy; every run reads it first."""
-    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE,))
+    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE, TAXONOMY_NOTES))
 
 
 def register_kind(name: str, factory: Any) -> None:

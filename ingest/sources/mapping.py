@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ingest.cell_rules import clean_prose, is_prose, key_problem
 from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
-from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
+from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
 from ingest.sources import ManifestError
 from kg.schema import Schema, SchemaError, coerce_value, load_schema
 
@@ -258,31 +259,43 @@ class Mapping:
     def apply(self, row: Any, feed: str, file: str, line: int, batch: Batch) -> None:
         """Add the row's records to the batch, or one rejection naming the bad field."""
         where = f"{file}:{line}"
+        notes: list[tuple[str, str]] = []  # (field, what was removed) from prose values
         try:
             source = str(self.source.one(row) or feed) if self.source else feed
+            _key(self.source.field_name if self.source else "source", source)
             if self.label is None:
-                batch.edges.append(self._edge(row, source, feed, where))
+                edge = self._edge(row, source, feed, where, notes)
+                batch.edges.append(edge)
+                batch.warnings += [ReadWarning(feed, file, line, f, why) for f, why in notes]
                 return
             node_id = self.id.one(row) if self.id else None
             if not node_id:
                 raise RowError(self.id.field_name if self.id else "id", "empty id")
+            _key(self.id.field_name if self.id else "id", node_id)
+            label = self.schema.labels[self.label]
             props = {}
             for prop, vspec in self.fields.items():
-                spec = self.schema.labels[self.label].props[prop]
+                spec = label.props[prop]
                 raw = vspec.values(row) if spec.type == "string[]" else vspec.one(row)
                 try:
                     props[prop] = coerce_value(spec, raw)
                 except SchemaError as exc:
                     raise RowError(vspec.field_name, f"{prop}: {exc.reason}", raw) from None
+                props[prop] = _screen(vspec.field_name, props[prop], is_prose(spec, label), notes)
             self._check_required(props)
-            extra = {k: v for k, spec in self.extra.items() if (v := spec.one(row)) is not None}
-            edges = [self._relation(rel, str(node_id), target, row, source, feed, where)
-                     for rel in self.relations for target in rel.target.values(row)]
+            extra = {k: _screen(spec.field_name, v, True, notes)
+                     for k, spec in self.extra.items() if (v := spec.one(row)) is not None}
+            edges = []
+            for rel in self.relations:
+                for target in rel.target.values(row):
+                    _key(rel.target.field_name, target)
+                    edges.append(self._relation(rel, str(node_id), target, row, source, feed, where, notes))
         except RowError as exc:
             batch.rejected.append(Rejection(feed, file, line, exc.field, exc.reason, exc.value))
             return
         batch.nodes.append(NodeRecord(self.label, str(node_id), props, source, feed, where, extra))
         batch.edges += edges
+        batch.warnings += [ReadWarning(feed, file, line, f, why) for f, why in notes]
 
     def _check_required(self, props: dict[str, Any]) -> None:
         label = self.schema.labels[str(self.label)]
@@ -292,30 +305,54 @@ class Mapping:
             if prop.required and not props.get(name):
                 raise RowError(name, f"required; one of {', '.join(prop.enum)}" if prop.enum else "required")
 
-    def _props(self, specs: dict[str, ValueSpec], row: Any) -> dict[str, Any]:
+    def _props(self, specs: dict[str, ValueSpec], row: Any, notes: list[tuple[str, str]]) -> dict[str, Any]:
         out = {}
         for prop, vspec in specs.items():
             raw = vspec.one(row)
+            spec = self.schema.edge_props[prop]
             try:
-                out[prop] = coerce_value(self.schema.edge_props[prop], raw)
+                out[prop] = coerce_value(spec, raw)
             except SchemaError as exc:
                 raise RowError(vspec.field_name, f"{prop}: {exc.reason}", raw) from None
+            out[prop] = _screen(vspec.field_name, out[prop], is_prose(spec), notes)
         return {k: v for k, v in out.items() if v is not None}
 
     def _relation(self, rel: Relation, node_id: str, target: Any, row: Any, source: str, feed: str,
-                  where: str) -> EdgeRecord:
+                  where: str, notes: list[tuple[str, str]]) -> EdgeRecord:
         a, b = (node_id, str(target)) if rel.outgoing else (str(target), node_id)
-        return EdgeRecord(rel.type, a, b, self._props(rel.props, row), source, feed, f"{where} ({rel.type})")
+        return EdgeRecord(rel.type, a, b, self._props(rel.props, row, notes), source, feed, f"{where} ({rel.type})")
 
-    def _edge(self, row: Any, source: str, feed: str, where: str) -> EdgeRecord:
+    def _edge(self, row: Any, source: str, feed: str, where: str, notes: list[tuple[str, str]]) -> EdgeRecord:
         ends = {k: spec.one(row) for k, spec in self.edge.items()}
         for k, v in ends.items():
             if not v:
                 raise RowError(self.edge[k].field_name, f"empty {k}")
+            _key(self.edge[k].field_name, v)
         if ends["type"] not in self.schema.relationships:
             raise RowError(self.edge["type"].field_name, "unknown relationship type", ends["type"])
         return EdgeRecord(str(ends["type"]), str(ends["source_id"]), str(ends["target_id"]),
-                          self._props(self.edge_props, row), source, feed, where)
+                          self._props(self.edge_props, row, notes), source, feed, where)
+
+
+def _key(field_name: str, value: Any) -> None:
+    """An id, a name or another key with a control character rejects the row (ingest.cell_rules)."""
+    for item in value if isinstance(value, list) else [value]:
+        why = key_problem(item)
+        if why:
+            raise RowError(field_name, why, str(item)[:80])
+
+
+def _screen(field_name: str, value: Any, prose: bool, notes: list[tuple[str, str]]) -> Any:
+    """A key value checked, or a prose value with its control characters removed (and noted)."""
+    if not prose:
+        _key(field_name, value)
+        return value
+    if not isinstance(value, str):
+        return value
+    cleaned, removed = clean_prose(value)
+    if removed:
+        notes.append((field_name, removed))
+    return cleaned
 
 
 def _known(spec: Any, keys: set[str], where: str) -> None:
@@ -339,16 +376,29 @@ def _edge_props(spec: dict[str, Any] | None, where: str, schema: Schema) -> dict
     return out
 
 
+def _columns(spec: ValueSpec | None) -> set[str]:
+    """Top-level columns one value reads: its own, and those its template names."""
+    if spec is None:
+        return set()
+    return {*spec.columns, *(name for name, _ in TEMPLATE_RE.findall(spec.template or "") if name != "value")}
+
+
 def referenced_columns(m: Mapping) -> set[str]:
     """Top-level columns a mapping reads: a CSV whose header lacks one is refused as a whole,
     since every row would otherwise be rejected (or, worse, loaded without that value)."""
     specs = [m.id, m.source, *m.fields.values(), *m.extra.values(), *m.edge.values(), *m.edge_props.values()]
     for rel in m.relations:
         specs += [rel.target, *rel.props.values()]
-    out: set[str] = set()
-    for spec in specs:
-        if spec is None:
-            continue
-        out.update(spec.columns)
-        out.update(name for name, _ in TEMPLATE_RE.findall(spec.template or "") if name != "value")
-    return out
+    return {col for spec in specs for col in _columns(spec)}
+
+
+def key_columns(m: Mapping) -> set[str]:
+    """Columns that feed an id, a name or another key (ingest.cell_rules): a quoted cell of one
+    of them must close on its line, so a stray quote there cannot swallow the next rows."""
+    label = m.schema.labels.get(m.label or "")
+    specs = [m.id, m.source, *m.edge.values(), *(rel.target for rel in m.relations)]
+    if label is not None:
+        specs += [v for prop, v in m.fields.items() if not is_prose(label.props[prop], label)]
+    edge_props = [*m.edge_props.items(), *(item for rel in m.relations for item in rel.props.items())]
+    specs += [v for prop, v in edge_props if not is_prose(m.schema.edge_props[prop])]
+    return {col for spec in specs for col in _columns(spec)}

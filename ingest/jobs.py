@@ -11,9 +11,7 @@ from ingest.sources import load_manifest, taxonomy_source
 from ingest.sources.bundle_source import BundleSource
 from kg.backends import current_version, open_writer
 from kg.settings import Settings
-from kg.workspace import Workspace
-
-ADMIN_PASSWORD_FILE = "admin_password.txt"
+from kg.workspace import ADMIN_PASSWORD_FILE, SECRET_KEY_FILE, Workspace, write_private
 
 
 def init_home(settings: Settings) -> dict[str, str]:
@@ -30,13 +28,11 @@ def init_home(settings: Settings) -> dict[str, str]:
     if ws.user("admin") is None:
         password = secrets.token_urlsafe(12)
         ws.add_user("admin", password, "admin")
-        pw_file.write_text(password + "\n", encoding="utf-8")
-        pw_file.chmod(0o600)
+        write_private(pw_file, password + "\n")
     out["admin_password_file"] = str(pw_file)
-    secret = home / "secret_key"
+    secret = home / SECRET_KEY_FILE
     if not secret.exists():
-        secret.write_text(secrets.token_hex(32), encoding="utf-8")
-        secret.chmod(0o600)
+        write_private(secret, secrets.token_hex(32))
     if current_version(settings) is None:
         with open_writer(settings, purpose="init"):
             pass  # creates the tables from the schema

@@ -5,16 +5,25 @@ It lives in SQLite ($STAKEGRAPH_HOME/workspace.db) rather than in the graph beca
 written by many web requests while the graph has a single writer; a staff edit is recorded here
 at once (so it is never lost) and then applied to the graph by the writer, which refreshes also
 do before they publish. WAL mode lets the web app, the CLI and the refresh job use it together.
+
+The database holds password hashes, so it and the home's other secrets (PRIVATE_FILES) are
+owner-only: created 0600 and tightened again whenever a workspace is opened, which every
+start-up of the web app and the CLI does, so a file restored or copied with a looser mode does
+not stay readable to other local users.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import os
 import secrets
 import sqlite3
+import stat
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +32,17 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from kg.settings import Settings
 
 ROLES = ("admin", "staff", "researcher")
+DB_NAME = "workspace.db"
+ADMIN_PASSWORD_FILE = "admin_password.txt"
+SECRET_KEY_FILE = "secret_key"
+# Files of the home that hold secrets or hashes; SQLite gives -wal and -shm the database's mode
+# when it creates them, but ones left by an older, looser database are tightened too.
+PRIVATE_FILES = (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", SECRET_KEY_FILE, ADMIN_PASSWORD_FILE)
+PRIVATE_MODE = 0o600
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
   username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL,
-  created REAL NOT NULL, disabled INTEGER NOT NULL DEFAULT 0);
+  created REAL NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, session_gen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS tokens (
   id INTEGER PRIMARY KEY, username TEXT NOT NULL, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
   created REAL NOT NULL, revoked REAL);
@@ -52,17 +68,43 @@ CREATE TABLE IF NOT EXISTS rec_snapshots (
 """
 
 
+# Columns added after a release: (table, column, definition). A workspace written by an older
+# version gets them when it is next opened.
+MIGRATIONS = (("users", "session_gen", "INTEGER NOT NULL DEFAULT 0"),)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """What one login attempt came to: "ok" (with the user), "failed" or "locked"."""
+
+    outcome: str
+    user: dict[str, Any] | None = None
+
+
 class Workspace:
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Created owner-only before SQLite opens it (an empty file is an empty database), so
+        # the hashes are never readable by others, not even for a moment.
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_MODE))
+        protect_private_files(path.parent)
         self._local = threading.local()
         with self._db() as db:
             db.executescript(SCHEMA)
+        self._migrate()
 
     @classmethod
     def open(cls, settings: Settings) -> Workspace:
-        return cls(settings.home_path / "workspace.db")
+        return cls(settings.home_path / DB_NAME)
+
+    def _migrate(self) -> None:
+        """Add the columns an older workspace lacks; under the write lock, so two processes
+        opening the same old workspace at once do not both try to add a column."""
+        with self.transaction() as db:
+            for table, column, definition in MIGRATIONS:
+                if column not in {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -89,32 +131,62 @@ class Workspace:
             raise ValueError("username must be 1 to 64 characters")
         if len(password) < 10:
             raise ValueError("password must be at least 10 characters")
+        # A new password ends every session of the user (session_gen), so a reset locks out
+        # whoever held the old password or a stolen cookie.
         self.execute(
             "INSERT INTO users(username, password_hash, role, created) VALUES (?,?,?,?) "
-            "ON CONFLICT(username) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role",
+            "ON CONFLICT(username) DO UPDATE SET password_hash=excluded.password_hash, role=excluded.role, "
+            "session_gen=users.session_gen+1",
             (username, generate_password_hash(password), role, time.time()),
         )
 
     def check_password(self, username: str, password: str) -> dict[str, Any] | None:
+        """The user (without the hash) when the password is right.
+
+        An unknown or disabled user is checked against a dummy hash of the same method and cost,
+        so the answer takes as long as for a real user and the timing does not tell which
+        usernames exist.
+        """
         rows = self.execute("SELECT * FROM users WHERE username=? AND disabled=0", (username,))
-        if rows and check_password_hash(rows[0]["password_hash"], password):
-            return dict(rows[0])
+        stored = rows[0]["password_hash"] if rows else _dummy_hash()
+        if check_password_hash(stored, password) and rows:
+            user = dict(rows[0])
+            del user["password_hash"]
+            return user
         return None
 
+    def attempt_login(self, username: str, password: str, addr: str, max_failures: int,
+                      window_s: float = 900) -> LoginAttempt:
+        """Check a password under the lock-out of `max_failures` per user and address.
+
+        The attempt is recorded as a failure before the password is checked, in one write
+        transaction with the count, and taken back only if the password is right: parallel
+        guesses each see the ones before them, so at most `max_failures` wrong passwords are
+        checked in a window, however many arrive at once.
+        """
+        with self.transaction() as db:
+            recent = db.execute("SELECT count(*) FROM login_failures WHERE username=? AND addr=? AND ts>?",
+                                (username, addr, time.time() - window_s)).fetchone()[0]
+            if recent >= max_failures:
+                return LoginAttempt("locked")
+            attempt = db.execute("INSERT INTO login_failures VALUES (?,?,?)", (username, addr, time.time())).lastrowid
+        user = self.check_password(username, password)
+        if user is None:
+            return LoginAttempt("failed")
+        self.execute("DELETE FROM login_failures WHERE rowid=?", (attempt,))
+        return LoginAttempt("ok", user)
+
     def user(self, username: str) -> dict[str, Any] | None:
-        rows = self.execute("SELECT username, role, created, disabled FROM users WHERE username=?", (username,))
+        rows = self.execute("SELECT username, role, created, disabled, session_gen FROM users WHERE username=?",
+                            (username,))
         return dict(rows[0]) if rows else None
+
+    def end_sessions(self, username: str) -> None:
+        """Invalidate every session cookie of the user (logout, password change); API tokens stay."""
+        self.execute("UPDATE users SET session_gen=session_gen+1 WHERE username=?", (username,))
 
     def users(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.execute("SELECT username, role, created, disabled FROM users ORDER BY username")]
-
-    def recent_failures(self, username: str, addr: str, window_s: float = 900) -> int:
-        rows = self.execute("SELECT count(*) AS n FROM login_failures WHERE username=? AND addr=? AND ts>?",
-                            (username, addr, time.time() - window_s))
-        return rows[0]["n"]
-
-    def record_failure(self, username: str, addr: str) -> None:
-        self.execute("INSERT INTO login_failures VALUES (?,?,?)", (username, addr, time.time()))
 
     # tokens --------------------------------------------------------------
     def create_token(self, username: str, name: str) -> str:
@@ -162,3 +234,36 @@ class _Tx:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash of a random password made the way real ones are (werkzeug's default method)."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def protect_private_files(home: Path) -> None:
+    """Make the home's secret files owner-only (0600) where they exist with a looser mode."""
+    for name in PRIVATE_FILES:
+        path = home / name
+        try:
+            st = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) & ~PRIVATE_MODE:
+            path.chmod(PRIVATE_MODE)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write a secret file that is owner-only from the moment it exists: a chmod after
+    write_text would leave it readable for a moment. Written beside it and renamed over it,
+    so a reader never sees half a key."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_MODE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

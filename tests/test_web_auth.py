@@ -90,3 +90,78 @@ def test_oversized_request_is_refused(client, auth) -> None:
     auth.login("staff")
     response = client.post("/projects/new", data={"description": "x" * (2 * 1024 * 1024)})
     assert response.status_code == 413
+
+
+def _session_cookie(client) -> str:
+    return client.get_cookie("stakegraph_session").value
+
+
+def _client_with(app, cookie: str):
+    other = app.test_client()
+    other.set_cookie("stakegraph_session", cookie)
+    return other
+
+
+def test_old_session_cookie_is_refused_after_logout(client, auth, app) -> None:
+    """Logout ends the session everywhere: a copy of the cookie taken before does not log in."""
+    auth.login("staff")
+    copied = _session_cookie(client)
+    assert _client_with(app, copied).get("/").status_code == 200
+    auth.logout()
+    assert _client_with(app, copied).get("/").status_code == 302
+    assert _client_with(app, copied).get("/api/v1/status").status_code == 401
+    auth.login("staff")
+    assert client.get("/").status_code == 200, "a new login works"
+
+
+def test_password_reset_ends_the_users_sessions(client, auth, app) -> None:
+    auth.login("staff")
+    assert client.get("/").status_code == 200
+    admin = app.test_client()
+    admin.post("/login", data=dict(zip(("username", "password"), USERS["admin"], strict=True)))
+    reset = admin.post("/admin/users", data={"username": "staff1", "role": "staff", "password": "a-new-password-456"})
+    assert reset.status_code == 302
+    assert client.get("/").status_code == 302, "the staff member's old session is over"
+    assert admin.get("/admin/users").status_code == 200, "the admin's own session is untouched"
+    # The admin changing their own password stays logged in on the page that changed it.
+    own = admin.post("/admin/users", data={"username": "admin", "role": "admin", "password": "admin-password-456"})
+    assert own.status_code == 302 and admin.get("/admin/users").status_code == 200
+
+
+def test_cli_password_change_ends_sessions(client, auth, app) -> None:
+    from web.state import workspace
+
+    auth.login("staff")
+    with app.app_context():
+        workspace().add_user("staff1", "changed-password-789", "staff")
+    assert client.get("/").status_code == 302
+
+
+def test_api_token_survives_logout(client, auth, app) -> None:
+    from web.state import workspace
+
+    with app.app_context():
+        token = workspace().create_token("staff1", "script")
+    auth.login("staff")
+    auth.logout()
+    response = client.get("/api/v1/status", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+def test_old_workspace_gets_the_session_column(tmp_path) -> None:
+    """A workspace.db written before sessions had a generation is migrated when opened."""
+    import sqlite3
+
+    from kg.workspace import Workspace
+
+    path = tmp_path / "workspace.db"
+    old = sqlite3.connect(path)
+    old.execute("CREATE TABLE users (username TEXT PRIMARY KEY, password_hash TEXT NOT NULL, role TEXT NOT NULL, "
+                "created REAL NOT NULL, disabled INTEGER NOT NULL DEFAULT 0)")
+    old.commit()
+    old.close()
+    ws = Workspace(path)
+    ws.add_user("old1", "old-password-123", "staff")
+    assert ws.user("old1")["session_gen"] == 0
+    ws.end_sessions("old1")
+    assert Workspace(path).user("old1")["session_gen"] == 1

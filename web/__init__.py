@@ -21,6 +21,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from kg.settings import load_settings
+from kg.workspace import SECRET_KEY_FILE, protect_private_files
 
 # "module:attribute" of each blueprint, registered in this order.
 BLUEPRINTS: list[str] = [
@@ -67,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         env["STAKEGRAPH_HOME"] = str(home)
         overrides["home"] = str(home)
     settings = load_settings(overrides, env=env)
+    protect_private_files(settings.home_path)  # start-up: a restored or copied home may be looser
 
     app = Flask(__name__)
     app.config.update(
@@ -96,7 +98,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 def _secret_key(settings) -> str:
     if settings.secret_key:
         return settings.secret_key
-    path = settings.home_path / "secret_key"
+    path = settings.home_path / SECRET_KEY_FILE
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError:

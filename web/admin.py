@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 
 from kg.workspace import ROLES
 from web import validation as v
@@ -43,6 +43,9 @@ def save_user() -> Any:
     ws = workspace()
     existed = ws.user(username) is not None
     ws.add_user(username, password, role)
+    if username == current_user()["username"]:
+        # The new password ended every session of this user; the one that set it stays in.
+        session["gen"] = ws.user(username)["session_gen"]
     ws.audit(current_user()["username"], "user.update" if existed else "user.add", username, {"role": role})
     flash(t("admin.user_saved", name=username), "ok")
     return redirect(url_for("admin.users"))

@@ -1,13 +1,16 @@
 """Login, logout, language, and the gate every other page passes through.
 
 Users, password hashes and failed-login counts live in the workspace (kg.workspace). The session
-cookie holds only the username; the user row is re-read on every request, so disabling a user or
-changing a role takes effect at once. Anonymous requests to any page but /login are redirected
-there; the API answers 401 itself (web/api.py).
+cookie holds the username and the user's session generation; the user row is re-read on every
+request, so disabling a user or changing a role takes effect at once, and a cookie from before a
+logout or a password change (which bump the generation) no longer logs anyone in, even if it was
+copied. Anonymous requests to any page but /login are redirected there; the API answers 401
+itself (web/api.py).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -63,10 +66,11 @@ def login_gate() -> Any:
     username = session.get("user")
     if username:
         user = workspace().user(username)
-        if user and not user["disabled"]:
+        if user and not user["disabled"] and session.get("gen") == user["session_gen"]:
             g.user = user
         else:
             session.pop("user", None)
+            session.pop("gen", None)
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if request.path.startswith("/api/"):
@@ -100,11 +104,18 @@ def _json_401(message: str) -> Any:
 
 
 def _local_path(target: str | None) -> str | None:
-    """Only paths on this site are redirect targets (no //evil.example open redirect)."""
-    if not target:
+    """Only paths on this site are redirect targets: one leading "/", no "//" in the path, no
+    backslash and no control character anywhere.
+
+    Browsers drop CR, LF and tab from a Location and read a backslash as "/", so "/\\evil" or
+    "/<CR><LF>//evil" would become "//evil", another site; and CR/LF cannot go in a header at all.
+    """
+    if not target or not target.startswith("/") or "\\" in target:
+        return None
+    if any(unicodedata.category(c)[0] == "C" or c in "\u2028\u2029" for c in target):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if parts.scheme or parts.netloc or "//" in parts.path:
         return None
     return target.rstrip("?") or "/"
 
@@ -122,13 +133,13 @@ def login() -> Any:
     username = request.form.get("username", "").strip()[: v.MAX_USERNAME_CHARS]
     password = request.form.get("password", "")[: v.MAX_PASSWORD_CHARS]
     addr = _client_addr()
-    if ws.recent_failures(username, addr, FAILURE_WINDOW_S) >= settings().login_max_failures:
+    attempt = ws.attempt_login(username, password, addr, settings().login_max_failures, FAILURE_WINDOW_S)
+    if attempt.outcome == "locked":
         ws.audit(username, "login.locked", addr)
         flash(t("login.locked"), "error")
         return render_template("login.html", next=next_url, username=username), 429
-    user = ws.check_password(username, password) if username and password else None
+    user = attempt.user
     if user is None:
-        ws.record_failure(username, addr)
         ws.audit(username or None, "login.failed", addr)
         flash(t("login.failed"), "error")
         return render_template("login.html", next=next_url, username=username), 401
@@ -137,14 +148,17 @@ def login() -> Any:
     if lang:
         session["lang"] = lang
     session["user"] = user["username"]
+    session["gen"] = user["session_gen"]
     ws.audit(user["username"], "login", addr)
     return redirect(next_url)
 
 
 @bp.post("/logout")
 def logout() -> Any:
+    """Ends every session of the user, not just this cookie: a copy of it stops working too."""
     user = current_user()
     if user:
+        workspace().end_sessions(user["username"])
         workspace().audit(user["username"], "logout", _client_addr())
     lang = session.get("lang")
     session.clear()

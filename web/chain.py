@@ -21,6 +21,7 @@ from matching.chain.export import dependency_lines, strength_colour
 from web import validation as v
 from web.api import api_auth, json_error
 from web.auth import PUBLIC_ENDPOINTS
+from web.downloads import attachment
 from web.i18n import lang, t
 from web.messages import MESSAGES
 from web.state import settings, view
@@ -220,7 +221,7 @@ def chain_xlsx() -> Any:
     return Response(
         to_xlsx(report, lang()),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": attachment(name)},
     )
 
 

@@ -26,6 +26,7 @@ from kg.store import QueryRefused, QueryResult, StoreError
 from web import csrf
 from web.api import api_auth, json_error
 from web.auth import PUBLIC_ENDPOINTS, current_user, roles_required
+from web.downloads import attachment
 from web.i18n import lang
 from web.state import settings, view, workspace
 
@@ -139,7 +140,7 @@ def run() -> Any:
         if result is None:
             return Response(payload["error"] + "\n", status=status, mimetype="text/plain")
         return Response(result_csv(result), mimetype="text/csv",
-                        headers={"Content-Disposition": "attachment; filename=stakegraph-query.csv"})
+                        headers={"Content-Disposition": attachment("stakegraph-query.csv")})
     if result is not None:
         payload["graph_url"] = url_for("console.graph", key=_graphs.put(username, _for_drawing(payload["graph"])))
     return jsonify(payload), status

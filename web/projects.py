@@ -14,6 +14,7 @@ from web import recommendations as recs
 from web import validation as v
 from web import workspace_ops as ops
 from web.auth import current_user, edit_required
+from web.downloads import attachment
 from web.i18n import t
 from web.pipeline import STAGES, TIERS, all_projects, board
 from web.profile import load_profile
@@ -203,7 +204,7 @@ def _filename(p: Any, ext: str) -> str:
 def export_csv(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
     return Response(exports.to_csv(rows), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(p, "csv")}"'})
+                    headers={"Content-Disposition": attachment(_filename(p, "csv"))})
 
 
 @bp.get("/<path:project_id>/export.xlsx")
@@ -211,4 +212,4 @@ def export_xlsx(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
     return Response(exports.to_xlsx(rows, p.node.display_name("en")),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{_filename(p, "xlsx")}"'})
+                    headers={"Content-Disposition": attachment(_filename(p, "xlsx"))})

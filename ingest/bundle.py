@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ingest.cell_rules import clean_prose, is_prose, key_problem
+from ingest.cell_rules import ControlCharacter, is_prose, screen
 from ingest.csv_rows import CsvLimits, file_problem, read_csv
 from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
 from kg.schema import Prop, Schema, SchemaError, coerce_value, load_schema
@@ -78,13 +78,11 @@ def _screen(row: dict[str, str], prose: Callable[[str], bool], feed: str, file: 
     (with a warning). False when the row is rejected."""
     notes = []
     for col, value in row.items():
-        if not prose(col):
-            why = key_problem(value)
-            if why:
-                batch.rejected.append(Rejection(feed, file, line, col, why, value[:VALUE_SHOWN]))
-                return False
-            continue
-        row[col], removed = clean_prose(value)
+        try:
+            row[col], removed = screen(value, prose(col))
+        except ControlCharacter as exc:
+            batch.rejected.append(Rejection(feed, file, line, col, exc.reason, value[:VALUE_SHOWN]))
+            return False
         if removed:
             notes.append(ReadWarning(feed, file, line, col, removed))
     batch.warnings += notes

@@ -14,6 +14,7 @@ other lists, enums, numbers — is a key.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from kg.schema import Label, Prop
 
@@ -47,3 +48,23 @@ def clean_prose(value: str) -> tuple[str, str]:
     if not removed:
         return value, ""
     return TEXT_CONTROL.sub("", value), f"control characters removed ({', '.join(removed)})"
+
+
+class ControlCharacter(ValueError):
+    """A key value holds a control character; `reason` says which and where."""
+
+    def __init__(self, reason: str, value: str):
+        super().__init__(reason)
+        self.reason, self.value = reason, value
+
+
+def screen(value: Any, prose: bool) -> tuple[Any, str]:
+    """A value as it may be stored, and what was removed from it ('' when nothing was).
+    Raises ControlCharacter for a key (a list of keys: any item) that holds one."""
+    if not prose:
+        for item in value if isinstance(value, list) else [value]:
+            why = key_problem(item)
+            if why:
+                raise ControlCharacter(why, str(item))
+        return value, ""
+    return clean_prose(value) if isinstance(value, str) else (value, "")

@@ -130,6 +130,41 @@ def test_csv_of_relations_with_an_edge_mapping(store, tmp_path):
     assert ("supply", "supply.csv", 3, "客户代码") in rejected(log)
 
 
+def test_csv_folder_is_read_by_the_safe_reader(store, tmp_path):
+    """The csv kind shares the bundle's reader (issue 12): a quote that does not close in a mapped
+    name rejects only its row, an over-long note is skipped whole (the row inside it never
+    loads), control characters are refused in names and stripped from notes, a linked file is
+    refused and a stray file is reported."""
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    header = LISTED_CSV.splitlines()[0]
+    rows = [
+        header,
+        '600584,江苏长电科技股份有限公司,"JCET Group,长电,上市公司,江阴,,',  # 2: unclosed quote in 英文名称
+        "688396,华润微电子有限公司,CR Micro,华润微,上市公司,无锡,,功率",  # 3
+        '600000,大单元格,Big Cell,,上市公司,无锡,,"' + "x" * 140_000 + '\n688000,走私,Smuggled,,上市公司,无锡,,"',  # 4-5
+        "002156,通富\x00微电,Tongfu,,上市公司,南通,,",  # 6: NUL in a name
+        "000581,威孚高科,Weifu,,上市公司,无锡,,note\x07 with a bell",  # 7
+    ]
+    (folder / "listed.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    (tmp_path / "outside.csv").write_text(header + "\n600111,外部,Outside,,上市公司,无锡,,\n", encoding="utf-8")
+    (folder / "linked.csv").symlink_to(tmp_path / "outside.csv")
+    (folder / "README.txt").write_text("exports from the exchange", encoding="utf-8")
+    log = refresh(store, tmp_path, [{"name": "listed", "kind": "csv", "path": "exports", "mapping": LISTED_MAPPING}])
+    assert rejected(log) == [("listed", "linked.csv", 0, "(file)"), ("listed", "listed.csv", 2, "英文名称"),
+                             ("listed", "listed.csv", 4, "备注"), ("listed", "listed.csv", 6, "公司全称")]
+    reasons = [r["reason"] for r in log.rejected]
+    assert "symbolic link" in reasons[0] and "unclosed quote" in reasons[1]
+    assert "cell too long" in reasons[2] and "U+0000" in reasons[3]
+    assert node(store, "stock-688396")["name_en"] == "CR Micro"
+    assert json.loads(node(store, "stock-000581")["extra"]) == {"备注": "note with a bell"}
+    with open_view(store) as v:
+        for absent in ("stock-600584", "stock-600000", "stock-688000", "stock-002156", "stock-600111"):
+            assert v.get(absent) is None, absent
+    assert {(w["file"], w["row"], w["field"]) for w in log.warnings} == {("README.txt", 0, "(file)"),
+                                                                        ("listed.csv", 7, "备注")}
+
+
 def test_gbk_csv_with_an_encoding_option(store, tmp_path):
     (tmp_path / "gbk.csv").write_bytes(LISTED_CSV.encode("gbk"))
     log = refresh(store, tmp_path, [{"name": "gbk", "kind": "csv", "path": "gbk.csv", "encoding": "gbk",

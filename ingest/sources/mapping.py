@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.cell_rules import clean_prose, is_prose, key_problem
+from ingest.cell_rules import ControlCharacter, is_prose, screen
 from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
 from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
 from ingest.sources import ManifestError
@@ -334,25 +334,20 @@ class Mapping:
                           self._props(self.edge_props, row, notes), source, feed, where)
 
 
-def _key(field_name: str, value: Any) -> None:
-    """An id, a name or another key with a control character rejects the row (ingest.cell_rules)."""
-    for item in value if isinstance(value, list) else [value]:
-        why = key_problem(item)
-        if why:
-            raise RowError(field_name, why, str(item)[:80])
-
-
 def _screen(field_name: str, value: Any, prose: bool, notes: list[tuple[str, str]]) -> Any:
     """A key value checked, or a prose value with its control characters removed (and noted)."""
-    if not prose:
-        _key(field_name, value)
-        return value
-    if not isinstance(value, str):
-        return value
-    cleaned, removed = clean_prose(value)
+    try:
+        value, removed = screen(value, prose)
+    except ControlCharacter as exc:
+        raise RowError(field_name, exc.reason, exc.value[:80]) from None
     if removed:
         notes.append((field_name, removed))
-    return cleaned
+    return value
+
+
+def _key(field_name: str, value: Any) -> None:
+    """An id, a name or another key with a control character rejects the row (ingest.cell_rules)."""
+    _screen(field_name, value, False, [])
 
 
 def _known(spec: Any, keys: set[str], where: str) -> None:

@@ -17,8 +17,8 @@ import os
 import secrets
 from typing import Any
 
-from flask import Flask, render_template, request
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from kg.settings import load_settings
 from kg.workspace import SECRET_KEY_FILE, protect_private_files
@@ -43,7 +43,6 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("console.page", "nav.console", ("researcher", "admin")),
     ("admin.users", "nav.admin", ("admin",)),
 ]
-MAX_CONTENT_LENGTH = 1024 * 1024  # no form or API body of ours is anywhere near 1 MB
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
 
@@ -77,7 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings.secure_cookies),
         SESSION_COOKIE_NAME="stakegraph_session",
-        MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,  # beyond it: 413, as JSON under /api (web.errors)
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session; a long form must not expire
         JSON_SORT_KEYS=False,
         STAFF_EDITS_APPLY="background",
@@ -108,6 +107,7 @@ def _secret_key(settings) -> str:
 
 
 def _register_hooks(app: Flask) -> None:
+    from web import errors
     from web.auth import can_edit, current_user
     from web.state import last_runs
 
@@ -125,19 +125,7 @@ def _register_hooks(app: Flask) -> None:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp
 
-    def page_error(code: int, message_key: str, detail: str = ""):
-        if request.blueprint == "api" or request.path.startswith("/api/"):
-            from web.api import json_error
-
-            return json_error(code, detail or message_key)
-        return render_template("error.html", code=code, message_key=message_key, detail=detail), code
-
-    app.register_error_handler(400, lambda e: page_error(400, "error.bad_request", getattr(e, "description", "")))
-    app.register_error_handler(403, lambda e: page_error(403, "error.forbidden"))
-    app.register_error_handler(404, lambda e: page_error(404, "error.not_found"))
-    app.register_error_handler(405, lambda e: page_error(405, "error.method"))
-    app.register_error_handler(413, lambda e: page_error(413, "error.too_large"))
-    app.register_error_handler(CSRFError, lambda e: page_error(400, "error.csrf", e.description))
+    errors.init_app(app)  # JSON errors under /api/, pages elsewhere; the JSON depth limit
 
 
 def _last_run(last_runs) -> dict[str, Any] | None:

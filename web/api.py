@@ -20,6 +20,7 @@ from web import recommendations as recs
 from web import validation as v
 from web import workspace_ops as ops
 from web.auth import api_gate
+from web.errors import json_error
 from web.messages import MESSAGES
 from web.openapi import openapi_document
 from web.pipeline import all_projects
@@ -30,12 +31,6 @@ from web.state import graph_run, last_runs, settings, view, workspace
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 API_WRITE_ROLES = ("admin", "staff")
-
-
-def json_error(code: int, message: str) -> Any:
-    if message in MESSAGES:
-        message = MESSAGES[message][1]
-    return jsonify({"error": message}), code
 
 
 def _form_error(exc: v.FormError) -> Any:

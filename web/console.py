@@ -90,13 +90,22 @@ PUBLIC_ENDPOINTS.add("console.api_cypher")
 
 
 def _params(raw: Any) -> dict[str, Any]:
-    """{"k": v} as is; "k=v" lines or a list of them through the CLI's own parser."""
+    """{"k": v} as is; "k=v" lines (one string, or a list of strings) through the CLI's own parser.
+
+    Anything else (`5`, `true`, `[1, 2]`) is a ValueError, which _run answers with 400: a JSON
+    body is the client's to get wrong, never a reason for a 500.
+    """
     if raw in (None, "", []):
         return {}
     if isinstance(raw, dict):
         return raw
-    lines = raw.splitlines() if isinstance(raw, str) else list(raw)
-    return dict(parse_param(line) for line in lines if str(line).strip())
+    if isinstance(raw, str):
+        lines = raw.splitlines()
+    elif isinstance(raw, list) and all(isinstance(line, str) for line in raw):
+        lines = raw
+    else:
+        raise ValueError('params: give an object {"name": value} or a list of "name=value" lines')
+    return dict(parse_param(line) for line in lines if line.strip())
 
 
 def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | None, dict[str, Any], int]:

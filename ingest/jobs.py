@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from ingest.changelog import ChangeLog
+from ingest.csv_rows import CsvLimits
 from ingest.refresh import run_refresh
 from ingest.sources import load_manifest, taxonomy_source
 from ingest.sources.bundle_source import BundleSource
@@ -43,11 +44,13 @@ def init_home(settings: Settings) -> dict[str, str]:
 def load_bundle(settings: Settings, folder: str | Path, *, strict: bool = False, name: str | None = None) -> ChangeLog:
     """A one-bundle refresh: same code path, ids and provenance as `refresh`."""
     folder = Path(folder).resolve()
-    return run_refresh(settings, [taxonomy_source(), BundleSource(name or folder.name, folder)], strict=strict)
+    limits = CsvLimits.from_settings(settings)
+    return run_refresh(settings, [taxonomy_source(limits), BundleSource(name or folder.name, folder, limits=limits)],
+                       strict=strict)
 
 
 def refresh(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
-    return run_refresh(settings, load_manifest(manifest), strict=strict)
+    return run_refresh(settings, load_manifest(manifest, settings), strict=strict)
 
 
 def apply_staff_edits(settings: Settings, wait_s: float = 600) -> ChangeLog:

@@ -145,15 +145,14 @@ def test_a_missing_required_column_refuses_the_file_once(settings, tmp_path):
     assert "proj-1" in all_nodes(settings)
 
 
-def test_a_symlinked_file_loads_only_when_the_setting_allows(settings, tmp_path, monkeypatch):
+def test_a_symlinked_file_loads_only_when_the_setting_allows(settings, tmp_path):
     outside = write(tmp_path / "elsewhere", {"people.csv": "id,name_zh\nlinked-1,链接\n"})
     bundle = write(tmp_path / "linked", {})
     (bundle / "people.csv").symlink_to(outside / "people.csv")
     log = load_bundle(settings, bundle)
     assert [(r["file"], r["field"]) for r in log.rejected] == [("people.csv", "(file)")]
     assert "linked-1" not in all_nodes(settings)
-    monkeypatch.setenv("STAKEGRAPH_BUNDLE_FOLLOW_SYMLINKS", "true")
-    assert not load_bundle(settings, bundle).rejected
+    assert not load_bundle(settings.replace(bundle_follow_symlinks=True), bundle).rejected
     assert "linked-1" in all_nodes(settings)
 
 

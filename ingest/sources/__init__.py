@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ingest.csv_rows import CsvLimits
 from ingest.sources.bundle_source import BundleSource
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -21,29 +22,36 @@ SECTOR_MAP_FILE = "source_sector_map.csv"  # source industry labels -> chain sec
 TAXONOMY_NOTES = "SOURCE.md"  # where the taxonomy comes from; for people, not the loader
 
 KINDS: dict[str, Any] = {"bundle": BundleSource}
+CSV_KINDS = {"bundle"}  # kinds that read CSV files and take the reader's limits (`limits=`)
 
 
 class ManifestError(ValueError):
     pass
 
 
-def taxonomy_source() -> BundleSource:
+def taxonomy_source(limits: CsvLimits | None = None) -> BundleSource:
     """The built-in industry-chain and region taxonomy; every run reads it first."""
-    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE, TAXONOMY_NOTES))
+    return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE, TAXONOMY_NOTES), limits=limits)
 
 
-def register_kind(name: str, factory: Any) -> None:
+def register_kind(name: str, factory: Any, *, reads_csv: bool = False) -> None:
+    """Register a source kind; `reads_csv`: its factory takes `limits` (ingest.csv_rows)."""
     KINDS[name] = factory
+    if reads_csv:
+        CSV_KINDS.add(name)
 
 
-def load_manifest(path: str | Path | None = None) -> list[Any]:
+def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[Any]:
+    """The sources a manifest declares, the taxonomy first. With `settings`, the CSV-reading
+    kinds get that run's reader limits; without, they read the process's settings."""
     path = Path(path or DEFAULT_MANIFEST)
+    limits = CsvLimits.from_settings(settings) if settings is not None else None
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ManifestError(f"no manifest at {path}") from None
     _load_optional_kinds()
-    sources = [taxonomy_source()]
+    sources = [taxonomy_source(limits)]
     names = {TAXONOMY_FEED}
     for i, entry in enumerate(spec.get("sources") or [], 1):
         name, kind = entry.get("name"), entry.get("kind")
@@ -54,6 +62,8 @@ def load_manifest(path: str | Path | None = None) -> list[Any]:
         options = {k: v for k, v in entry.items() if k not in ("name", "kind")}
         if "path" in options:
             options["path"] = (path.parent / options["path"]).resolve()
+        if kind in CSV_KINDS:
+            options["limits"] = limits
         try:
             sources.append(KINDS[kind](name, **options))
         except TypeError as exc:

@@ -71,4 +71,4 @@ class CsvSource:
         return batch
 
 
-register_kind("csv", CsvSource)
+register_kind("csv", CsvSource, reads_csv=True)

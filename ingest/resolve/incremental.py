@@ -13,6 +13,10 @@ decision changed since the last run takes effect without any cache of its own.
 The state is saved with the graph version it was computed for (`ingest.resolve.step`), so a
 killed run leaves the previous state with the previous graph. With no state, or one from other
 code or settings, every block is dirty and this is a from-scratch resolution.
+
+The state is JSON, never a pickle: it travels with the graph folder and its backups, and
+unpickling a file someone else wrote runs their code. JSON objects decode straight into the
+dicts the state holds, so it loads about as fast as the pickle did.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import pickle
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,12 +34,14 @@ from typing import Any
 
 from ingest.gcpause import gc_paused
 from ingest.resolve.blocking import TWO_SIDED
-from ingest.resolve.decisions import Decision
+from ingest.resolve.decisions import Decision, Judgement, Origin
+from ingest.resolve.score import Evidence
 from ingest.resolve.settings import ResolveSettings
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
 
-STATE_VERSION = 3
+STATE_VERSION = 4  # 4: JSON (3 and before were pickles, never loaded now)
+STATE_FORMAT = "stakegraph-resolve-state"
 SEP = "\x1f"
 Pair = tuple[str, str]
 _ROOT = Path(__file__).resolve().parents[2]
@@ -67,20 +72,59 @@ class ResolveState:
         return SEP.join(sorted(keys))
 
     def save(self, path: Path) -> None:
+        """One JSON document: the dicts as objects, each decision as a list (its fields in order)."""
+        doc = {"format": STATE_FORMAT, "version": STATE_VERSION, "fingerprint": self.fingerprint,
+               "hashes": self.hashes, "keys": self.keys, "explained": self.explained,
+               "linked": sorted(self.linked),
+               "rows": [[d.record_a, d.record_b, d.judgement.value, d.origin.value, d.reason, d.score,
+                         [list(e) for e in d.evidence], d.who, d.when] for d in self.rows.values()]}
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as fh, gc_paused():
-            pickle.dump((STATE_VERSION, self), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        with gc_paused():
+            text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), check_circular=False)
+        tmp.write_text(text, encoding="utf-8")
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> ResolveState | None:
-        """The saved state, or None when absent or unreadable (the run then resolves from scratch)."""
+        """The saved state, or None when absent, unreadable or not of this format (the run then
+        resolves from scratch). It is data only: a wrong field is refused, never executed."""
         try:
-            with open(path, "rb") as fh, gc_paused():  # millions of small objects, no cycles
-                version, state = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError):
+            with gc_paused():  # millions of small objects, no cycles
+                doc = json.loads(path.read_bytes())
+                if not (isinstance(doc, dict) and doc.get("format") == STATE_FORMAT and doc.get("version") == STATE_VERSION):
+                    return None
+                state = cls(_text(doc["fingerprint"]), _texts(doc["hashes"]), _texts(doc["keys"]),
+                            _decisions(doc["rows"]), {(_text(a), _text(b)) for a, b in doc["linked"]},
+                            _texts(doc["explained"]))
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
             return None
-        return state if version == STATE_VERSION and isinstance(state, cls) else None
+        return state
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, found {type(value).__name__}")
+    return value
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """A dict of text to text, as JSON decoded it (checked, not copied: this is the fast path)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise TypeError("expected an object of texts")
+    return value
+
+
+def _decisions(rows: Any) -> dict[Pair, Decision]:
+    """Decisions from their saved lists, checked by Decision itself (order, judgement, origin)."""
+    out: dict[Pair, Decision] = {}
+    for a, b, judgement, origin, reason, score, evidence, who, when in rows:
+        if score is not None and not isinstance(score, (int, float)):
+            raise TypeError(f"score {score!r} of {a!r}/{b!r} is not a number")
+        d = Decision(_text(a), _text(b), Judgement(judgement), Origin(origin), _text(reason), score,
+                     tuple(Evidence(_text(f), float(v), _text(t)) for f, v, t in evidence), _text(who),
+                     None if when is None else _text(when))
+        out[d.pair] = d
+    return out
 
 
 def record_hash(record: Mapping[str, Any]) -> str:

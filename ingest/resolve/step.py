@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 
 OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
 EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge
-STATE_FILE = "resolution_state.pickle"  # published with the graph: what the next run may reuse
+STATE_FILE = "resolution_state.json"  # published with the graph: what the next run may reuse
+LEGACY_STATE_FILE = "resolution_state.pickle"  # what older releases wrote: never loaded (unpickling runs code)
 log = logging.getLogger("stakegraph.refresh")
 
 
@@ -118,7 +119,7 @@ def resolve_organizations(ctx: Context) -> None:
         return
     overrides = manual_decisions(ctx, set(records), id_of_record)
     out = Path(ctx.writer.data_dir)
-    state = ResolveState.load(out / STATE_FILE)  # the published graph's, copied into this version
+    state = _load_state(out)  # the published graph's, copied into this version
     prepared = time.perf_counter()
     resolution = resolve(list(records.values()), overrides, state=state)
     log.info("resolution: %d records, %d pairs scored (%s), %.1f s to prepare, %.1f s to resolve",
@@ -144,6 +145,18 @@ def resolve_organizations(ctx: Context) -> None:
     (out / EXPLAIN_FILE).write_text(json.dumps(
         {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
         ensure_ascii=False, default=str), encoding="utf-8")
+
+
+def _load_state(out: Path) -> ResolveState | None:
+    """The previous run's state; a pickled one of an older release is deleted from this private
+    copy unread (the graph folder and backups can hold anyone's file), so that run resolves from
+    scratch once."""
+    legacy = out / LEGACY_STATE_FILE
+    if legacy.is_file() or legacy.is_symlink():
+        log.warning("resolution: %s is a pickled state from an older release; it is never loaded and is "
+                    "removed from this version (this run resolves from scratch)", legacy)
+        legacy.unlink(missing_ok=True)
+    return ResolveState.load(out / STATE_FILE)
 
 
 def _same_as_before(resolution: Resolution, state: ResolveState | None) -> bool:

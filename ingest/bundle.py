@@ -117,7 +117,7 @@ def _read_nodes(path: Path, label: str, feed: str, schema: Schema, batch: Batch,
         def reject(field: str, reason: str, value: str = "", line: int = line) -> None:
             batch.rejected.append(Rejection(feed, path.name, line, field, reason, value))
 
-        if not _screen(row, prose, feed, path.name, line, batch):
+        if table.controls and not _screen(row, prose, feed, path.name, line, batch):
             continue
         node_id = row.get("id", "")
         if not node_id:
@@ -170,7 +170,7 @@ def _read_edges(path: Path, feed: str, schema: Schema, batch: Batch, limits: Csv
         return _refuse_file(feed, path.name, missing, "missing required column", batch)
     for line, row in table.rows:
         where = f"{path.name}:{line}"
-        if not _screen(row, prose, feed, path.name, line, batch):
+        if table.controls and not _screen(row, prose, feed, path.name, line, batch):
             continue
         bad = next((c for c in ("source_id", "target_id", "type") if not row.get(c)), None)
         if bad:

@@ -23,6 +23,8 @@ from kg.schema import Label, Prop
 _CONTROLS = "\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 KEY_CONTROL = re.compile(f"[{_CONTROLS}]")
 TEXT_CONTROL = re.compile(f"(?![\t\n\r])[{_CONTROLS}]")  # prose keeps tabs and line breaks
+# What a file must hold for any cell of it to need a look (line ends only cut lines or sit in prose).
+CONTROL_IN_CELLS = re.compile(f"(?![\n\r])[{_CONTROLS}]")
 
 
 def is_prose(prop: Prop | None, label: Label | None = None) -> bool:

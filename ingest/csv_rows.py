@@ -31,9 +31,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.cell_rules import CONTROL_IN_CELLS, key_problem
 from ingest.records import Rejection
 
 LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the line ends csv itself accepts; not U+2028 and friends
+UNDECODABLE = re.compile("[\udc80-\udcff]")  # bytes that did not decode (surrogateescape)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class CsvTable:
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     refused: bool = False  # the whole file was not read (no header, a bad header, a link, …)
+    controls: bool = False  # some cell may hold a control character (ingest.cell_rules): screen the rows
 
 
 @dataclass
@@ -103,6 +106,8 @@ def read_csv(path: Path, feed: str, limits: CsvLimits | None = None, *,
     utf8 = codecs.lookup(encoding).name == "utf-8"
     text = path.read_bytes().decode("utf-8-sig" if utf8 else encoding, errors="surrogateescape")
     label = "UTF-8" if utf8 else encoding
+    undecodable = _undecodable(text)  # one scan of the file spares one per row
+    out.controls = CONTROL_IN_CELLS.search(text) is not None
     lines = LINE_BREAK.split(text)
     if lines and lines[-1] == "":
         lines.pop()
@@ -115,6 +120,9 @@ def read_csv(path: Path, feed: str, limits: CsvLimits | None = None, *,
     header = [h.strip() for h in head.cells]
     if any(_undecodable(h) for h in header):
         return refuse(start + 1, "(header)", f"file refused: the header is not {label} text")
+    bad_name = next((h for h in header if key_problem(h)), None)
+    if bad_name is not None:
+        return refuse(start + 1, "(header)", f"file refused: column {bad_name!r}: {key_problem(bad_name)}")
     if len(header) > limits.max_columns:
         return refuse(start + 1, "(header)",
                       f"file refused: {len(header)} columns, more than csv_max_columns ({limits.max_columns})")
@@ -138,7 +146,7 @@ def read_csv(path: Path, feed: str, limits: CsvLimits | None = None, *,
                                           f"{len(rec.cells)} cells but the header has {len(header)} columns"))
             continue
         row = dict(zip(header, (c.strip() for c in rec.cells), strict=False))
-        bad = next((k for k, v in row.items() if _undecodable(v)), None)
+        bad = next((k for k, v in row.items() if _undecodable(v)), None) if undecodable else None
         if bad is not None:
             out.rejected.append(Rejection(feed, path.name, line_no, bad, f"not {label} text (bad encoding)"))
             continue
@@ -147,7 +155,7 @@ def read_csv(path: Path, feed: str, limits: CsvLimits | None = None, *,
 
 
 def _undecodable(text: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in text)
+    return UNDECODABLE.search(text) is not None
 
 
 def _record(lines: list[str], i: int, header: list[str], multiline: Callable[[str], bool],
@@ -157,7 +165,7 @@ def _record(lines: list[str], i: int, header: list[str], multiline: Callable[[st
     line = lines[i]
     if '"' not in line:  # the common case, at C speed
         cells = line.split(",")
-        return _Record(cells, i, i, _too_long(cells, header, limits))
+        return _Record(cells, i, i, _too_long(cells, header, limits) if len(line) > limits.max_cell_chars else None)
     cells: list[str] = []
     problem: tuple[str, str] | None = None
     spanning = ""  # the first column whose cell spans lines

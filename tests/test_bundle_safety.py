@@ -216,3 +216,8 @@ def test_reader_cell_limits_in_characters_and_lines(tmp_path):
 def test_reader_refuses_a_header_with_a_column_named_twice(tmp_path):
     rows, bad = rows_of(tmp_path, "id,name,name\na,A,B\n")
     assert rows == [] and bad == [(1, "name", "file refused: column name is named twice")]
+
+
+def test_reader_refuses_a_column_name_with_a_control_character(tmp_path):
+    rows, bad = rows_of(tmp_path, "id,no\x1btes\na,b\n")
+    assert rows == [] and bad[0][:2] == (1, "(header)") and "U+001B" in bad[0][2]

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import csv
+import hashlib
+import logging
 import tarfile
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import bundle_dir, home_settings
 
 from ingest.jobs import init_home, load_bundle
-from kg.backends import open_view, open_writer
+from kg.backends import current_version, open_view, open_writer
+from kg.backends.ladybug_versions import Versions
 from kg.backup import backup, restore
 from kg.console import record_history
 from kg.export import ARRAY_DELIMITER, comparable, copy_between, export_files
@@ -64,6 +68,31 @@ def test_backup_and_restore_round_trip(source, tmp_path):
         restore(target, archive)
     restore(target, archive, force=True)
     assert snapshot(target) == snapshot(source)
+
+
+def files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_restore_of_the_sample_is_identical_and_refreshes_to_zero_changes(settings, tmp_path, caplog):
+    """The restored version holds the same files, byte for byte (restore's checks open it but do
+    not write to it), and its resolution state is reused: refreshing the same sample twice
+    changes nothing."""
+    archive, manifest = backup(settings, tmp_path / "sample.tar.gz")
+    target = home_settings(tmp_path / "restored")
+    restore(target, archive)
+    version = manifest["version"]
+    assert current_version(target) == version
+    assert files(Versions(target.home_path).path(version)) == files(Versions(settings.home_path).path(version))
+    assert "data/resolution_state.json" in files(Versions(target.home_path).path(version))
+    assert snapshot(target) == snapshot(settings)
+    with caplog.at_level(logging.INFO, logger="stakegraph.refresh"):
+        first = load_bundle(target, bundle_dir())
+    assert "reusing the previous run's decisions" in caplog.text
+    second = load_bundle(target, bundle_dir())
+    for log in (first, second):
+        assert log.totals()["added"] == log.totals()["changed"] == log.totals()["unseen"] == 0, log.totals()
+    assert snapshot(target)[0] == snapshot(settings)[0]  # the same counts (last_seen moved on, as it should)
 
 
 def test_backup_is_consistent_while_a_writer_publishes(source, tmp_path):

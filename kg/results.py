@@ -13,6 +13,7 @@ import io
 import json
 from typing import Any
 
+from kg.cells import spreadsheet_cell, terminal_text
 from kg.store import QueryResult
 
 __all__ = ["cell_text", "result_csv", "result_graph", "result_json", "result_table", "to_jsonable"]
@@ -96,20 +97,27 @@ def result_json(result: QueryResult) -> dict[str, Any]:
 
 
 def result_csv(result: QueryResult) -> str:
+    """The rows as CSV for a spreadsheet; a cell (or column name) that would run as a formula is
+    neutralised (kg.cells.spreadsheet_cell), since query results carry untrusted graph text."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(result.columns)
+    writer.writerow([spreadsheet_cell(c) for c in result.columns])
     for row in result.rows:
-        writer.writerow([cell_text(v) for v in row])
+        writer.writerow([spreadsheet_cell(cell_text(v)) for v in row])
     return out.getvalue()
 
 
 def result_table(result: QueryResult, max_width: int = 48) -> str:
-    """A plain-text table for the terminal; cells are cut at max_width characters."""
-    cells = [[cell_text(v).replace("\n", " ") for v in row] for row in result.rows]
+    """A plain-text table for the terminal; cells are cut at max_width characters.
+
+    Control characters in cells and column names are shown as escapes (kg.cells.terminal_text):
+    a name holding ESC sequences must not clear or recolour the researcher's terminal.
+    """
+    columns = [terminal_text(c) for c in result.columns]
+    cells = [[terminal_text(cell_text(v)) for v in row] for row in result.rows]
     cells = [[c if len(c) <= max_width else c[: max_width - 1] + "…" for c in row] for row in cells]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(result.columns)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(result.columns, widths, strict=True)),
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(columns)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(columns, widths, strict=True)),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
     return "\n".join(lines)

@@ -11,6 +11,7 @@ from stakegraph_cli.main import ARGUMENTS, command
 @command("chain", "industry-chain coverage of a region: local firms, strength, gaps and candidates")
 def cmd_chain(args, settings) -> int:
     from kg.backends import open_view
+    from kg.cells import terminal_text
     from matching.chain import chain_report, to_table, to_xlsx
 
     if args.threshold is not None:
@@ -22,7 +23,7 @@ def cmd_chain(args, settings) -> int:
     if args.json:
         print(json.dumps(report.as_dict(), ensure_ascii=False, indent=1))
     else:
-        print(to_table(report, args.lang, markdown=args.markdown), end="")
+        print(terminal_text(to_table(report, args.lang, markdown=args.markdown), keep_newlines=True), end="")
         if args.xlsx:
             print(f"\nwritten: {args.xlsx}")
     return 0

@@ -11,6 +11,7 @@ from stakegraph_cli.main import ARGUMENTS, command
 @command("recommend", "ranked partner recommendations for a project (or sector / organisation)")
 def cmd_recommend(args, settings) -> int:
     from kg.backends import open_view
+    from kg.cells import terminal_text
     from matching.recommend import recommend
 
     with open_view(settings) as view:
@@ -23,20 +24,21 @@ def cmd_recommend(args, settings) -> int:
     for i, r in enumerate(recs, 1):
         name = (r.name_zh or r.name_en) if lang == "zh" else (r.name_en or r.name_zh)
         reasons = "; ".join(r.reasons_zh if lang == "zh" else r.reasons_en)
-        print(f"{i:>3}  {r.score:5.3f}  {name[:36]:<36} {reasons}")
+        print(terminal_text(f"{i:>3}  {r.score:5.3f}  {name[:36]:<36} {reasons}"))
     return 0
 
 
 @command("similar", "organisations similar to a text or to an entity id")
 def cmd_similar(args, settings) -> int:
     from kg.backends import open_view
+    from kg.cells import terminal_text
     from matching.similar import similar_by_text, similar_entities
 
     with open_view(settings) as view:
         hits = similar_entities(view, args.entity, args.k) if args.entity else similar_by_text(view, args.text, args.k)
         names = view.get_many([h for h, _ in hits])
         for node_id, score in hits:
-            print(f"{score:6.3f}  {node_id:<24} {names[node_id].name if node_id in names else ''}")
+            print(terminal_text(f"{score:6.3f}  {node_id:<24} {names[node_id].name if node_id in names else ''}"))
     return 0
 
 

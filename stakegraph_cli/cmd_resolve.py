@@ -12,6 +12,7 @@ from stakegraph_cli.main import ARGUMENTS, command
 def cmd_resolve(args, settings) -> int:
     from ingest.resolve.explain import explain
     from kg.backends import open_view
+    from kg.cells import terminal_text
     from kg.workspace import Workspace
 
     if args.same or args.not_same:
@@ -28,7 +29,7 @@ def cmd_resolve(args, settings) -> int:
     if args.json:
         print(json.dumps(result, ensure_ascii=False, indent=1, default=str))
     else:
-        print(result["text"])
+        print(terminal_text(result["text"], keep_newlines=True))
     return 0 if result["found"] else 1
 
 

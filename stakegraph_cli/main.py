@@ -39,7 +39,9 @@ def cmd_init(args, settings) -> int:
 
 
 def _finish_run(args, changelog) -> int:
-    print(changelog.summary(), file=sys.stderr if args.json else sys.stdout)
+    from kg.cells import terminal_text  # rejection reasons quote bundle text
+
+    print(terminal_text(changelog.summary(), keep_newlines=True), file=sys.stderr if args.json else sys.stdout)
     if args.json:
         _print_json(changelog.totals())
     return 1 if changelog.rejected else 0

@@ -1,8 +1,9 @@
 """A project's shortlist and recommendations as CSV and XLSX files staff open in Excel.
 
 CSV is written as UTF-8 with a BOM because Excel on Windows reads BOM-less CSV in the local code
-page and turns Chinese into mojibake. Cells that start with = + - @ are prefixed with a quote:
-a company name must never run as a formula in someone's spreadsheet.
+page and turns Chinese into mojibake. Every cell goes through kg.cells.spreadsheet_cell, the one
+formula rule of every CSV and XLSX we write: a company name must never run as a formula in
+someone's spreadsheet.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from kg.cells import spreadsheet_cell
+
 COLUMNS = ("section", "rank", "org_id", "name_zh", "name_en", "score", "status", "note", "by", "when",
            "reasons_zh", "reasons_en", "signals")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def rows_for(shortlist: list[dict[str, Any]], recs: list[Any], names: dict[str, Any]) -> list[dict[str, Any]]:
@@ -60,18 +62,12 @@ def _reasons(rec: Any) -> dict[str, str]:
     }
 
 
-def safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def to_csv(rows: list[dict[str, Any]]) -> bytes:
     buf = io.StringIO(newline="")
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe(row.get(k, "")) for k in COLUMNS})
+        writer.writerow({k: spreadsheet_cell(row.get(k, "")) for k in COLUMNS})
     return buf.getvalue().encode("utf-8-sig")
 
 
@@ -87,7 +83,7 @@ def to_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
         ws.freeze_panes = "A2"
     for row in rows:
         sheet = sheets["recommendations" if row["section"] == "recommendation" else "shortlist"]
-        sheet.append([safe(row.get(k, "")) for k in COLUMNS])
+        sheet.append([spreadsheet_cell(row.get(k, "")) for k in COLUMNS])
     for ws in sheets.values():
         for col, width in zip("ABCDEFGHIJKLM", (14, 6, 24, 28, 32, 8, 12, 30, 12, 17, 50, 60, 40), strict=True):
             ws.column_dimensions[col].width = width

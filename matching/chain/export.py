@@ -10,6 +10,7 @@ import io
 import unicodedata
 from typing import Any
 
+from kg.cells import spreadsheet_cell  # a cell must never run as a formula in Excel
 from matching.chain.report import ChainReport, LinkCoverage
 
 __all__ = ["TABLE_COLUMNS", "dependency_lines", "strength_colour", "to_table", "to_xlsx"]
@@ -20,7 +21,6 @@ TABLE_COLUMNS = {
 }
 COLUMN_WIDTHS = {"en": (40, 5, 44, 8, 4, 48), "zh": (30, 8, 44, 6, 4, 48)}
 TOP_NAMES = 3
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a cell must never run as a formula in Excel
 
 
 def _name(obj: Any, lang: str) -> str:
@@ -126,12 +126,6 @@ def dependency_lines(report: ChainReport, lang: str = "en") -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _safe(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _sheets(report: ChainReport, lang: str) -> list[tuple[str, list[str], list[list[Any]]]]:
     """(title, header, rows) of the detail sheets; titles and headers in the report's language."""
     en = lang == "en"
@@ -185,17 +179,17 @@ def to_xlsx(report: ChainReport, lang: str = "en") -> bytes:
     wb = Workbook()
     ws = wb.active
     ws.title = "Chain" if lang == "en" else "产业链"
-    ws.append([_safe(c) for c in TABLE_COLUMNS[lang]] + ["sector_id"])
+    ws.append([spreadsheet_cell(c) for c in TABLE_COLUMNS[lang]] + ["sector_id"])
     for link in report.links:
         row = _row(link, lang)
         ws.append(
             [
-                _safe(row[0].strip()),
+                spreadsheet_cell(row[0].strip()),
                 row[1],
-                _safe(row[2]),
+                spreadsheet_cell(row[2]),
                 link.strength,
                 row[4],
-                _safe(row[5]),
+                spreadsheet_cell(row[5]),
                 link.sector_id,
             ]
         )
@@ -209,7 +203,7 @@ def to_xlsx(report: ChainReport, lang: str = "en") -> bytes:
         sheet = wb.create_sheet(title)
         sheet.append(header)
         for values in rows:
-            sheet.append([_safe(c) for c in values])
+            sheet.append([spreadsheet_cell(c) for c in values])
     for sheet in wb.worksheets:
         for cell in sheet[1]:
             cell.font = Font(bold=True)

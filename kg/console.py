@@ -1,29 +1,36 @@
 """The Cypher console: one function that every way in (CLI, web page, API, notebooks) calls.
 
 As in datasette's `execute()`, every limit lives here: one statement, read-only, a time limit,
-a row cap. The keyword check below gives a clear reason *before* anything runs, but it is not
-the guarantee: the engine is. On ladybug the query runs through `open_view`, a
-`Database(path, read_only=True)` handle that refuses writes itself (a read-write handle with
-`BEGIN TRANSACTION READ ONLY` is escaped by `…; COMMIT; CREATE …`); on Neo4j the view runs it in
-a READ access-mode transaction after an EXPLAIN says its query type is 'r'.
+a row cap. Two layers, each enough on its own for what it guards:
 
-The check exists anyway because some things a read-only engine allows still reach outside the
-graph: `LOAD FROM '/etc/passwd'` and `LOAD CSV` read files, `EXPORT DATABASE` writes them,
-`INSTALL` downloads code, `CALL apoc.export…` writes files. So procedures are an allow-list.
+1. kg.console_check reads the statement with a real tokenizer and refuses, with a clear reason
+   and before anything runs, writes, several statements, anything that reaches outside the
+   graph (LOAD, COPY, EXPORT, IMPORT, ATTACH, INSTALL, file-reading table functions) and any
+   function or procedure off its allow-lists;
+2. the statement then runs in a worker process (kg.console_pool, kg.console_worker), never in
+   the caller's: the worker opened its graph version read-only, and the operating system keeps
+   it from reading any other file (Landlock), from growing past a memory cap and from running
+   past the time limit (rlimits, and a SIGKILL from the pool at the limit plus a grace period).
+   An engine crash ends a worker, not the web server; the pool starts another.
+
+On Neo4j the worker runs the query through the Neo4j view, as before: a READ access-mode
+transaction after an EXPLAIN says its query type is 'r'.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from kg import console_wire as wire
+from kg.console_check import check_query
+from kg.console_lexer import scan_pieces, split_statements
+from kg.console_pool import Limits, Target, pool
+from kg.settings import Settings, load_settings
 from kg.store import GraphView, QueryRefused, QueryResult, StoreError
 
 __all__ = [
@@ -34,202 +41,11 @@ __all__ = [
     "record_history",
     "parse_param",
     "run_console_query",
+    "run_in_worker",
+    "scan_pieces",
     "split_statements",
     "wait_idle",
 ]
-
-# Clauses and commands that change the graph, its schema, the session or files. A keyword is
-# only counted where it is a keyword: not inside a string, a comment or backticks, and not as a
-# property (`n.set`), label/type (`:Delete`), parameter (`$create`) or map key (`{create: 1}`).
-WRITE_KEYWORDS = {
-    "CREATE": "CREATE writes to the graph",
-    "MERGE": "MERGE writes to the graph",
-    "SET": "SET writes to the graph",
-    "DELETE": "DELETE writes to the graph",
-    "DETACH": "DETACH DELETE writes to the graph",
-    "REMOVE": "REMOVE writes to the graph",
-    "FOREACH": "FOREACH is only used to write",
-    "DROP": "DROP changes the schema",
-    "ALTER": "ALTER changes the schema",
-    "RENAME": "RENAME changes the schema",
-    "COPY": "COPY loads files into the graph",
-    "LOAD": "LOAD (CSV, FROM, an extension) reads files or code from outside the graph",
-    "INSTALL": "INSTALL downloads an extension",
-    "ATTACH": "ATTACH opens another database",
-    "USE": "USE switches to another database",
-    "EXPORT": "EXPORT writes files",
-    "IMPORT": "IMPORT reads files",
-    "CHECKPOINT": "CHECKPOINT is an administration command",
-    "BEGIN": "transaction commands are not allowed; each query is its own read-only transaction",
-    "COMMIT": "transaction commands are not allowed; each query is its own read-only transaction",
-    "ROLLBACK": "transaction commands are not allowed; each query is its own read-only transaction",
-    "TRANSACTIONS": "CALL … IN TRANSACTIONS is only used to write",
-    "GRANT": "security commands are not allowed",
-    "DENY": "security commands are not allowed",
-    "REVOKE": "security commands are not allowed",
-    "SHOW": "SHOW commands are administration commands; query the graph instead",
-    "TERMINATE": "administration commands are not allowed",
-    "START": "administration commands are not allowed",
-    "STOP": "administration commands are not allowed",
-    "ENABLE": "administration commands are not allowed",
-    "DEALLOCATE": "administration commands are not allowed",
-    "REALLOCATE": "administration commands are not allowed",
-}
-
-# Procedures that only read the graph or its catalogue (ladybug and Neo4j names). Every other
-# CALL is refused: many procedures write (db.create.*, apoc.create.*), read or write files
-# (apoc.load.*, apoc.export.*) or change settings (ladybug's `CALL threads = 1`).
-READ_PROCEDURES = frozenset({
-    # ladybug
-    "show_tables", "table_info", "show_connection", "db_version", "show_indexes",
-    # neo4j
-    "db.labels", "db.relationshiptypes", "db.propertykeys", "db.schema.visualization",
-    "db.schema.nodetypeproperties", "db.schema.reltypeproperties", "db.index.vector.querynodes",
-    "db.index.fulltext.querynodes", "db.index.fulltext.queryrelationships",
-})
-
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-@dataclass(frozen=True)
-class Token:
-    text: str
-    start: int
-    end: int
-
-
-class ScanError(QueryRefused):
-    """The text does not end where it should (an unterminated string or comment)."""
-
-
-def scan_pieces(cypher: str) -> Iterator[tuple[str, int, int]]:
-    """Yield ('code'|'string'|'quoted'|'comment'|'semicolon', start, end) pieces of the text.
-
-    Cypher strings take backslash escapes; backtick names double their backticks; comments are
-    `// … end of line` and `/* … */`. Anything unterminated is refused rather than guessed at.
-    """
-    i, n, start = 0, len(cypher), 0
-    while i < n:
-        c = cypher[i]
-        two = cypher[i : i + 2]
-        if c in "'\"`" or two in ("//", "/*") or c == ";":
-            if start < i:
-                yield "code", start, i
-            if c == ";":
-                yield "semicolon", i, i + 1
-                i += 1
-            elif two == "//":
-                j = cypher.find("\n", i)
-                j = n if j < 0 else j
-                yield "comment", i, j
-                i = j
-            elif two == "/*":
-                j = cypher.find("*/", i + 2)
-                if j < 0:
-                    raise ScanError("the query has an unterminated /* comment")
-                yield "comment", i, j + 2
-                i = j + 2
-            elif c == "`":
-                j = i + 1
-                while True:
-                    j = cypher.find("`", j)
-                    if j < 0:
-                        raise ScanError("the query has an unterminated `name`")
-                    if cypher[j + 1 : j + 2] == "`":
-                        j += 2
-                        continue
-                    break
-                yield "quoted", i, j + 1
-                i = j + 1
-            else:
-                j = i + 1
-                while j < n and cypher[j] != c:
-                    j += 2 if cypher[j] == "\\" else 1
-                if j >= n:
-                    raise ScanError("the query has an unterminated string")
-                yield "string", i, j + 1
-                i = j + 1
-            start = i
-        else:
-            i += 1
-    if start < n:
-        yield "code", start, n
-
-
-def split_statements(cypher: str) -> list[str]:
-    """The statements of a text, split at semicolons that are outside strings and comments.
-
-    Statements that are empty or only comments are dropped, so `MATCH (n) RETURN n;` is one.
-    """
-    out, current, meaningful = [], [], False
-    for kind, a, b in scan_pieces(cypher):
-        if kind == "semicolon":
-            if meaningful:
-                out.append("".join(current).strip())
-            current, meaningful = [], False
-            continue
-        current.append(cypher[a:b])
-        meaningful = meaningful or kind in ("string", "quoted") or (kind == "code" and cypher[a:b].strip() != "")
-    if meaningful:
-        out.append("".join(current).strip())
-    return out
-
-
-def keyword_tokens(cypher: str) -> list[Token]:
-    """Words in code position: the candidates for clause keywords and procedure names."""
-    tokens = []
-    pieces = list(scan_pieces(cypher))
-    for idx, (kind, a, b) in enumerate(pieces):
-        if kind != "code":
-            continue
-        for m in _TOKEN.finditer(cypher, a, b):
-            before = cypher[a : m.start()].rstrip()
-            prev = before[-1:] if before else _last_code_char(cypher, pieces[:idx])
-            after = cypher[m.end() : b].lstrip()[:1]
-            if prev in (".", ":", "|", "$") or after == ":":
-                continue  # a property, label, type, parameter or map key
-            if m.start() > 0 and cypher[m.start() - 1].isdigit():
-                continue  # part of a number such as 1e5
-            tokens.append(Token(m.group(0), m.start(), m.end()))
-    return tokens
-
-
-def _last_code_char(cypher: str, pieces: list[tuple[str, int, int]]) -> str:
-    for kind, a, b in reversed(pieces):
-        if kind == "comment":
-            continue
-        text = cypher[a:b].rstrip()
-        return text[-1:] if kind == "code" else "'"
-    return ""
-
-
-def check_query(cypher: str) -> str:
-    """The one statement to run, or QueryRefused with the reason. Nothing is sent to the engine."""
-    statements = split_statements(cypher)
-    if not statements:
-        raise QueryRefused("the query is empty")
-    if len(statements) > 1:
-        raise QueryRefused(
-            f"one statement per query: this text has {len(statements)} (separated by ';'); run them one at a time"
-        )
-    statement = statements[0]
-    tokens = keyword_tokens(statement)
-    for i, tok in enumerate(tokens):
-        word = tok.text.upper()
-        if word in WRITE_KEYWORDS:
-            raise QueryRefused(f"the console is read-only: {WRITE_KEYWORDS[word]} (at character {tok.start + 1})")
-        if word == "CALL":
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-            following = statement[tok.end :].lstrip()[:1]
-            if following in ("{", "("):
-                continue  # a subquery `CALL { … }` / `CALL (x) { … }`: its clauses are checked too
-            name = nxt.text if nxt is not None else ""
-            if name.lower() not in READ_PROCEDURES:
-                raise QueryRefused(
-                    f"the console only calls read-only procedures; {name or 'this CALL'} is not on its list "
-                    "(see docs/console.md)"
-                )
-    return statement
 
 
 def parse_param(text: str) -> tuple[str, Any]:
@@ -244,75 +60,105 @@ def parse_param(text: str) -> tuple[str, Any]:
         return key, raw
 
 
-# A small pool runs console queries, so that a caller gets its answer at the time limit even
-# when the engine takes longer to stop (ladybug materialises `range(1, 10^8)` before it looks at
-# its timeout), and so that a few runaway queries cannot take every thread of the web server.
-CONSOLE_WORKERS = 4
-GRACE_MS = 1500
-_pool = ThreadPoolExecutor(max_workers=CONSOLE_WORKERS, thread_name_prefix="console")
-_busy = threading.BoundedSemaphore(CONSOLE_WORKERS)
-
-
 def run_console_query(
-    view: GraphView,
+    graph: Settings | GraphView | Any,
     cypher: str,
     params: dict[str, Any] | None = None,
     *,
     max_rows: int | None = None,
     timeout_ms: int | None = None,
 ) -> QueryResult:
-    """Run one read-only statement with a time limit and a row cap.
+    """Run one read-only statement in a console worker, with a time limit and a row cap.
 
-    Raises QueryRefused (before anything runs) for writes, file access, several statements or
-    procedures off the list, and StoreError for engine errors and the time limit, worded for
-    the person who typed the query. `truncated` in the result says when rows were cut.
-    Defaults come from the settings `query_max_rows` and `query_timeout_ms`.
+    `graph` says which graph: Settings or a kg.views.LiveView (the version published now), or a
+    GraphView (the version that view reads). Raises QueryRefused (before anything runs) for
+    writes, file access, several statements, functions and procedures off the lists, and
+    StoreError for engine errors and for a query stopped at the time or memory limit or that
+    crashed its worker, worded for the person who typed it. `truncated` says when rows were
+    cut. Defaults come from the settings `query_max_rows` and `query_timeout_ms`.
     """
-    if max_rows is None or timeout_ms is None:
-        from kg.settings import load_settings
-
-        s = load_settings()
-        max_rows = s.query_max_rows if max_rows is None else max_rows
-        timeout_ms = s.query_timeout_ms if timeout_ms is None else timeout_ms
+    settings, version = _graph(graph)
+    max_rows = settings.query_max_rows if max_rows is None else max_rows
+    timeout_ms = settings.query_timeout_ms if timeout_ms is None else timeout_ms
     if max_rows < 1 or timeout_ms < 1:
         raise QueryRefused("the row limit and the time limit must be positive")
     statement = check_query(cypher)
-    if not _busy.acquire(blocking=False):
-        raise StoreError(
-            f"the console is busy with {CONSOLE_WORKERS} long queries; try again when they reach their time limit"
-        )
+    return _run(settings, version, statement, params, max_rows, timeout_ms, check_plan=True)
+
+
+def run_in_worker(settings: Settings, statement: str, params: dict[str, Any] | None = None, *,
+                  max_rows: int, timeout_ms: int, check_plan: bool = True) -> QueryResult:
+    """Send a statement to a console worker as it is, without the statement check (and, with
+    check_plan=False, without the plan check): what the tests use to show that the worker's
+    confinement holds on its own. Everything else calls run_console_query."""
+    return _run(settings, None, statement, params, max_rows, timeout_ms, check_plan)
+
+
+def _run(settings: Settings, version: str | None, statement: str, params: dict[str, Any] | None,
+         max_rows: int, timeout_ms: int, check_plan: bool) -> QueryResult:
+    if params is not None and not (isinstance(params, dict) and all(isinstance(k, str) for k in params)):
+        raise QueryRefused('parameters are an object {"name": value}')
+    try:
+        wire.encode(params or {})  # what the socket will carry; too deep a value fails here, not in a worker
+    except RecursionError:
+        raise QueryRefused("the parameters are nested too deeply") from None
     started = time.perf_counter()
-    try:
-        future = _pool.submit(view.query, statement, params or {}, max_rows=max_rows, timeout_ms=timeout_ms)
-    except BaseException:
-        _busy.release()
-        raise
-    future.add_done_callback(lambda _f: _busy.release())
-    stopped = f"the query was stopped at the time limit of {timeout_ms / 1000:g} s; add a LIMIT or narrow the MATCH"
-    try:
-        result = future.result(timeout=(timeout_ms + GRACE_MS) / 1000)
-    except FutureTimeout:
-        raise StoreError(stopped) from None
-    except StoreError as exc:
-        if "time limit" in str(exc):  # the engine's own words for it differ per backend
-            raise StoreError(stopped) from exc
-        raise
-    return QueryResult(result.columns, result.rows, result.truncated, (time.perf_counter() - started) * 1000)
+    request = {"cypher": statement, "params": params or {}, "max_rows": max_rows, "timeout_ms": timeout_ms,
+               "check_plan": check_plan}
+    reply = pool.run(_target(settings, version), _limits(settings), settings.as_dict(), request)
+    return QueryResult(reply["columns"], reply["rows"], bool(reply["truncated"]),
+                       (time.perf_counter() - started) * 1000)
+
+
+def _graph(graph: Any) -> tuple[Settings, str | None]:
+    """(settings, pinned version or None for the current one) of what the caller passed."""
+    if isinstance(graph, Settings):
+        return graph, None
+    if isinstance(getattr(graph, "settings", None), Settings):  # kg.views.LiveView
+        return graph.settings, None
+    if isinstance(graph, GraphView):
+        return _settings_of_view(graph), graph.version
+    raise TypeError(f"run_console_query needs Settings, a LiveView or a GraphView, not {type(graph).__name__}")
+
+
+def _settings_of_view(view: GraphView) -> Settings:
+    """The settings of the home a view reads, found from its published data folder: ladybug's
+    is <home>/graph/<version>/data beside graph.lbdb, Neo4j's <home>/neo4j/<version>."""
+    from kg.backends.ladybug_versions import DB_FILE
+
+    data = Path(view.data_dir)
+    if data.parent.name == view.version and (data.parent / DB_FILE).is_file():
+        return load_settings({"home": str(data.parents[2]), "backend": "ladybug"})
+    return load_settings({"home": str(data.parents[1]), "backend": "neo4j"})
+
+
+def _target(settings: Settings, version: str | None) -> Target:
+    from kg.backends import current_version
+
+    home = settings.home_path
+    version = version or current_version(settings)
+    if version is None:
+        raise StoreError(f"no graph in {home}: run `stakegraph init` first")
+    if settings.backend == "ladybug":
+        from kg.backends.ladybug_versions import Versions
+
+        db_file = Versions(home).db_path(version)
+        if not db_file.is_file():
+            raise StoreError(f"graph version {version} is no longer in {home}; run the query again")
+        return Target("ladybug", str(home), version, str(db_file))
+    return Target(settings.backend, str(home), version,
+                  server=(settings.neo4j_uri, settings.neo4j_user, settings.neo4j_database))
+
+
+def _limits(settings: Settings) -> Limits:
+    return Limits(workers=max(1, int(settings.console_workers)), memory_mb=int(settings.console_memory_mb),
+                  grace_ms=int(settings.console_grace_ms), result_mb=int(settings.console_result_mb),
+                  landlock=bool(settings.console_landlock))
 
 
 def wait_idle(timeout_s: float = 60) -> bool:
-    """Wait until no console query runs any more; call it before closing the views they read."""
-    deadline = time.monotonic() + timeout_s
-    taken = 0
-    try:
-        while taken < CONSOLE_WORKERS:
-            if not _busy.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                return False
-            taken += 1
-        return True
-    finally:
-        for _ in range(taken):
-            _busy.release()
+    """Wait until no console query runs and no worker is starting; True when that happened."""
+    return pool.wait_idle(timeout_s)
 
 
 HISTORY_KEEP = 200  # per user; older entries are deleted as new ones arrive

@@ -11,27 +11,28 @@ from stakegraph_cli.main import ARGUMENTS, command
 
 @command("cypher", "run one read-only Cypher query (time limit and row cap from the settings)")
 def cmd_cypher(args, settings) -> int:
-    from kg.backends import open_view
-    from kg.console import parse_param, run_console_query, wait_idle
+    """The query runs in a confined console worker, never in this process: a query stopped at a
+    limit or one that crashes the engine ends with its message and exit status 1, never a signal."""
+    from kg.console import parse_param, run_console_query
     from kg.results import result_csv, result_json, result_table
-    from kg.store import StoreError
+    from kg.store import QueryRefused, StoreError
 
     try:
         params = dict(parse_param(p) for p in args.param or [])
     except ValueError as exc:
         print(f"stakegraph cypher: {exc}", file=sys.stderr)
         return 2
-    with open_view(settings) as view:
-        try:
-            result = run_console_query(
-                view, args.query, params,
-                max_rows=args.max_rows or settings.query_max_rows,
-                timeout_ms=args.timeout_ms or settings.query_timeout_ms,
-            )
-        except StoreError as exc:
-            print(f"stakegraph cypher: {exc}", file=sys.stderr)
-            wait_idle()  # the engine may still be stopping the query; close the view after it
-            return 1
+    try:
+        result = run_console_query(
+            settings, args.query, params,
+            max_rows=args.max_rows or settings.query_max_rows,
+            timeout_ms=args.timeout_ms or settings.query_timeout_ms,
+        )
+    except StoreError as exc:
+        print(f"stakegraph cypher: {exc}", file=sys.stderr)
+        if args.json:  # a script reading the last line still gets one JSON object
+            print(json.dumps({"error": str(exc), "refused": isinstance(exc, QueryRefused)}, ensure_ascii=False))
+        return 1
     if args.json:
         print(json.dumps(result_json(result), ensure_ascii=False))
     elif args.csv:

@@ -1,13 +1,15 @@
 """The Cypher console page and POST /api/v1/cypher, for researchers and admins.
 
 Thin: it parses the request, calls kg.console.run_console_query (the one function with every
-limit) on the process's live read-only view, shapes the result with kg.results, and records
-the query in the user's history. Staff do not get the console: their pages cover their work,
-and an open query box for every user would make the row and time limits the only thing
-between one curious query and everyone's response times.
+limit; the query runs in a confined worker process, never in the web server) on the published
+graph, shapes the result with kg.results, and records the query in the user's history. Staff
+do not get the console: their pages cover their work, and an open query box for every user
+would make the row and time limits the only thing between one curious query and everyone's
+response times.
 
 A slow query does not block other users: Flask serves each request in its own thread, the
-console runs at most a few queries at once, and each stops at the time limit.
+console runs at most a few queries at once (one worker process each), and each is stopped at
+the time limit; a query that crashes the engine ends its worker, not this process.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from web.api import api_auth, json_error
 from web.auth import PUBLIC_ENDPOINTS, current_user, roles_required
 from web.downloads import attachment
 from web.i18n import lang
-from web.state import settings, view, workspace
+from web.state import settings, workspace
 
 bp = Blueprint("console", __name__)
 CONSOLE_ROLES = ("researcher", "admin")
@@ -117,7 +119,7 @@ def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | Non
     s = settings()
     try:
         params = _params(raw_params)
-        result = run_console_query(view(), cypher, params, max_rows=s.query_max_rows, timeout_ms=s.query_timeout_ms)
+        result = run_console_query(s, cypher, params, max_rows=s.query_max_rows, timeout_ms=s.query_timeout_ms)
     except (ValueError, QueryRefused) as exc:
         record_history(workspace(), username, cypher, False, None, str(exc))
         return None, {"error": str(exc), "refused": True}, 400

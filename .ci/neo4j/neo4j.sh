@@ -36,15 +36,15 @@ build() {
   mkdir -p "$here/target"
   # One build at a time: test sessions started side by side share target/.
   exec 9>"$here/target/.build.lock"
-  flock 9
-  if built; then return 0; fi
+  flock -w 900 9 || die "another build of the launcher has held $here/target/.build.lock for 15 minutes"
+  if built; then exec 9>&-; return 0; fi
   echo "[neo4j] building the launcher (Neo4j $(sed -n 's:.*<neo4j.version>\(.*\)</neo4j.version>.*:\1:p' "$here/pom.xml"))" >&2
   # Offline first: after one download Maven's ~/.m2 has every jar and the build needs no network.
   if ! (cd "$here" && mvn -q -o -B package >"$here/target/build.log" 2>&1); then
     (cd "$here" && mvn -q -B package >"$here/target/build.log" 2>&1) \
       || { tail -30 "$here/target/build.log" >&2; die "the Maven build failed (log: $here/target/build.log)"; }
   fi
-  flock -u 9
+  exec 9>&-  # closed, so that the server started next does not inherit (and hold) the lock
 }
 
 running_pid() {

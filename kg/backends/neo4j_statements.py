@@ -91,6 +91,12 @@ def upsert_nodes(label: str) -> str:
     return f"UNWIND $rows AS r MERGE (n:{q(label)} {{id: r.id}}) SET n += r.props"
 
 
+def create_nodes(label: str) -> str:
+    """rows: [{id, props}] of nodes the refresh diffed as new: no MERGE lookup; an id that
+    exists already fails the statement on the uniqueness constraint (the writer then upserts)."""
+    return f"UNWIND $rows AS r CREATE (n:{q(label)} {{id: r.id}}) SET n += r.props"
+
+
 def update_nodes(label: str) -> str:
     """rows: [{id, props}] of nodes that should exist; a missing id is skipped, never created."""
     return f"UNWIND $rows AS r MATCH (n:{q(label)} {{id: r.id}}) SET n += r.props"
@@ -101,6 +107,15 @@ def upsert_edges(rel_type: str, src_label: str, dst_label: str) -> str:
     return (
         f"UNWIND $rows AS r MATCH (a:{q(src_label)} {{id: r.source_id}}) MATCH (b:{q(dst_label)} {{id: r.target_id}}) "
         f"MERGE (a)-[e:{q(rel_type)}]->(b) SET e += r.props RETURN count(e) AS n"
+    )
+
+
+def create_edges(rel_type: str, src_label: str, dst_label: str) -> str:
+    """rows as upsert_edges, of edges the refresh diffed as new: CREATE skips MERGE's walk of
+    the ends' relationships, which on a node of high degree is the cost of the write."""
+    return (
+        f"UNWIND $rows AS r MATCH (a:{q(src_label)} {{id: r.source_id}}) MATCH (b:{q(dst_label)} {{id: r.target_id}}) "
+        f"CREATE (a)-[e:{q(rel_type)}]->(b) SET e += r.props RETURN count(e) AS n"
     )
 
 

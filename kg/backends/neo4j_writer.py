@@ -3,14 +3,16 @@
 A writer keeps one explicit transaction open from `open_writer` to `commit`, so that, as on
 ladybug, readers see all of a refresh or none of it and the writer reads its own writes. It
 also journals every write; a transient error (deadlock, leader switch, lost connection)
-starts a new transaction and replays the journal, which is safe because every write is a
-MERGE/SET/DELETE by id and we are the only writer. The cost is server memory: one
-transaction holds the whole change set, so a first load of millions of rows should use
-`neo4j-admin database import` from `stakegraph export --format neo4j-admin` (docs/neo4j.md).
+starts a new transaction and replays the journal, which is safe because the failed
+transaction was rolled back by the server, every write is by id and we are the only writer.
+The cost is server memory: one transaction holds the whole change set, so a first load of
+millions of rows should use `neo4j-admin database import` from
+`stakegraph export --format neo4j-admin` (docs/neo4j.md).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -20,26 +22,40 @@ from pathlib import Path
 from typing import Any
 
 import neo4j
-from neo4j.exceptions import Neo4jError
+from neo4j.exceptions import DriverError, Neo4jError
 
 from kg.backends import neo4j_statements as st
 from kg.backends.edges import canonical_rows, group_by_end_labels
-from kg.backends.neo4j import (
-    _RETRYABLE,
+from kg.backends.neo4j_common import (
     DATA_ROOT,
     RETRIES,
-    Neo4jView,
-    _chunks,
-    _error,
-    _prune,
+    RETRYABLE,
+    chunks,
+    connection_error,
     current_version,
     data_dir,
+    forget_version,
     plain,
+    prune_versions,
+    read_meta,
+    store_error,
 )
+from kg.backends.neo4j_view import Neo4jView
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
-from kg.store import GraphWriter, QueryResult
+from kg.store import GraphWriter, QueryResult, StoreError
+
+DUPLICATE_ID = "ConstraintValidationFailed"
+
+
+class _DuplicateId(StoreError):
+    """A CREATE met an existing id (the bulk path then upserts the batch)."""
+
+
+def _backoff(attempt: int) -> float:
+    """Seconds before try attempt + 1: 0.5, 1, 2, 4, 8 (a leader election takes seconds)."""
+    return min(8.0, 0.5 * 2**attempt)
 
 
 class Neo4jWriter(Neo4jView, GraphWriter):
@@ -51,16 +67,18 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             self._purpose = purpose
             self._work = f"v-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
             super().__init__(settings, schema or load_schema(), self._work)
-            self.added_schema = self._ensure_schema()
-            self._prepare_data_dir()
             self._journal: list[tuple[str, dict[str, Any]]] = []
             self._pending_indexes: list[str] = []  # vector indexes: schema, so after the commit
-            self._session = None
-            self._tx = None
-            self._begin([])
+            self._session: neo4j.Session | None = None
+            self._tx: neo4j.Transaction | None = None
+            self.added_schema = self._ensure_schema()
+            self._prepare_data_dir()
+            self._run(None, {}, journal=False)  # opens the transaction and locks the graph
         except BaseException:
             if hasattr(self, "_work"):
                 shutil.rmtree(self.data_dir, ignore_errors=True)
+            if getattr(self, "_session", None) is not None:
+                self._session.close()
             self._lock_file.release()
             raise
         self._done = False
@@ -71,11 +89,16 @@ class Neo4jWriter(Neo4jView, GraphWriter):
 
     def _ensure_schema(self) -> list[str]:
         """Constraints and indexes from the schema file; schema changes cannot share a data transaction."""
-        with self._driver.session(database=self._db) as s:
-            before = {r["name"] for r in s.run(st.LIST_INDEXES)}
-            for statement in st.schema_statements(self.schema):
-                s.run(statement).consume()
-            after = {r["name"] for r in s.run(st.LIST_INDEXES)}
+        try:
+            with self._driver.session(database=self._db) as s:
+                before = {r["name"] for r in s.run(st.LIST_INDEXES)}
+                for statement in st.schema_statements(self.schema):
+                    s.run(statement).consume()
+                after = {r["name"] for r in s.run(st.LIST_INDEXES)}
+        except Neo4jError as exc:
+            raise store_error(exc) from exc
+        except DriverError as exc:
+            raise connection_error(self._settings, exc) from exc
         return sorted(after - before)
 
     def _prepare_data_dir(self) -> None:
@@ -87,27 +110,45 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             self.data_dir.mkdir(parents=True, exist_ok=True)
 
     def _begin(self, replay: list[tuple[str, dict[str, Any]]]) -> None:
+        """A new transaction that first locks the graph's _Meta node (a writer on another host
+        waits here), then replays what the lost one had written."""
         if self._session is not None:
             self._session.close()
+        self._tx = None
         self._session = self._driver.session(database=self._db, default_access_mode=neo4j.WRITE_ACCESS)
-        self._tx = self._session.begin_transaction()
-        self._tx.run(st.LOCK_META, meta_id=st.META_ID, purpose=self._purpose).consume()
+        tx = self._session.begin_transaction()
+        tx.run(st.LOCK_META, meta_id=st.META_ID, purpose=self._purpose).consume()
         for statement, params in replay:
-            self._tx.run(statement, params).consume()
+            tx.run(statement, params).consume()
+        self._tx = tx
 
-    def _run(self, statement: str, params: dict[str, Any], journal: bool) -> list[list[Any]]:
+    def _run(self, statement: str | None, params: dict[str, Any], journal: bool) -> list[list[Any]]:
+        """Run a statement in the writer's transaction; on a transient error, a new
+        transaction replays the journal and the statement is tried again (RETRIES times)."""
         if journal:
             self._journal.append((statement, params))
+        replay = self._journal[:-1] if journal else self._journal
         for attempt in range(RETRIES + 1):
             try:
+                if self._tx is None:
+                    self._begin(replay)
+                if statement is None:
+                    return []
                 return [[plain(v) for v in rec.values()] for rec in self._tx.run(statement, params)]
-            except _RETRYABLE:
+            except RETRYABLE as exc:
+                self._tx = None  # the server rolled it back, or the connection is gone
                 if attempt == RETRIES:
-                    raise
-                time.sleep(0.2 * 2**attempt)
-                self._begin(self._journal[:-1] if journal else self._journal)
+                    raise StoreError(f"{connection_error(self._settings, exc)} — gave up after {RETRIES + 1} tries; "
+                                     "nothing was published") from exc
+                time.sleep(_backoff(attempt))
             except Neo4jError as exc:
-                raise _error(exc) from exc
+                self._tx = None  # a failed statement ends the server's transaction
+                if DUPLICATE_ID in (exc.code or ""):
+                    raise _DuplicateId(exc.message or str(exc)) from exc
+                raise store_error(exc) from exc
+            except DriverError as exc:
+                self._tx = None
+                raise connection_error(self._settings, exc) from exc
         raise AssertionError("unreachable")
 
     def _read(self, statement: str, params: dict[str, Any] | None = None) -> list[list[Any]]:
@@ -119,12 +160,17 @@ class Neo4jWriter(Neo4jView, GraphWriter):
     def query(self, cypher, params=None, *, max_rows=None, timeout_ms=None) -> QueryResult:
         """Inside the writer's transaction, so it sees the pending writes (no console guard here)."""
         started = time.perf_counter()
+        self._run(None, {}, journal=False)  # a transaction, also after a lost one
         try:
             result = self._tx.run(st.portable(cypher), params or {})
             rows = [[plain(v) for v in rec.values()] for rec in result]
             columns = list(result.keys())
         except Neo4jError as exc:
-            raise _error(exc, timeout_ms) from exc
+            self._tx = None
+            raise store_error(exc, timeout_ms) from exc
+        except DriverError as exc:
+            self._tx = None
+            raise connection_error(self._settings, exc) from exc
         truncated = max_rows is not None and len(rows) > max_rows
         return QueryResult(columns, rows[:max_rows] if truncated else rows, truncated, (time.perf_counter() - started) * 1000)
 
@@ -132,7 +178,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         ids = list(dict.fromkeys(ids))
         out: dict[str, str] = {}
         for label in self.schema.labels:
-            for chunk in _chunks([i for i in ids if i not in out], self._settings.write_batch_size * 4):
+            for chunk in chunks([i for i in ids if i not in out], self._settings.write_batch_size * 4):
                 out.update((i, label) for (i,) in self._read(st.labels_of(label), {"ids": chunk}))
         return out
 
@@ -142,27 +188,52 @@ class Neo4jWriter(Neo4jView, GraphWriter):
     def update_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
         return self._set_nodes(st.update_nodes(label), label, rows)
 
+    def create_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
+        """New nodes: CREATE for a batch of bulk_copy_min_rows or more (no MERGE lookup), the
+        MERGE path below. An id that exists already fails the CREATE on the uniqueness
+        constraint, which ends the transaction: a new one replays the journal without the
+        failed batch, and the batch is upserted, so the result is an upsert either way."""
+        self.schema.label(label)
+        if len(rows) < self._settings.bulk_copy_min_rows:
+            return self.upsert_nodes(label, rows)
+        mark = len(self._journal)
+        try:
+            self._set_nodes(st.create_nodes(label), label, rows)
+        except _DuplicateId:
+            del self._journal[mark:]
+            self._run(None, {}, journal=False)
+            return self.upsert_nodes(label, rows)
+        return len(rows)
+
     def _set_nodes(self, statement: str, label: str, rows: Sequence[dict[str, Any]]) -> int:
         self.schema.label(label)
         payload = [{"id": r["id"], "props": {k: v for k, v in r.items() if k != "id"}} for r in rows]
-        for chunk in _chunks(payload, self._settings.write_batch_size):
+        for chunk in chunks(payload, self._settings.write_batch_size):
             self._run(statement, {"rows": chunk}, journal=True)
         return len(rows)
-
 
     def _by_ends(self, rel_type: str, rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
         labels = self.labels_of([r["source_id"] for r in rows] + [r["target_id"] for r in rows])
         return group_by_end_labels(self.schema, rel_type, rows, labels)
 
     def upsert_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
+        return self._write_edges(rel_type, rows, bulk=False)
+
+    def create_edges(self, rel_type: str, rows: Sequence[dict[str, Any]]) -> int:
+        """New edges: CREATE for a group of bulk_copy_min_rows or more (no MERGE walk)."""
+        return self._write_edges(rel_type, rows, bulk=True)
+
+    def _write_edges(self, rel_type: str, rows: Sequence[dict[str, Any]], bulk: bool) -> int:
         canon = [
             {"source_id": r["source_id"], "target_id": r["target_id"],
              "props": {k: v for k, v in r.items() if k not in ("source_id", "target_id")}}
             for r in canonical_rows(self.schema, rel_type, rows)
         ]
         for (a, b), group in self._by_ends(rel_type, canon).items():
-            for chunk in _chunks(group, self._settings.write_batch_size):
-                self._run(st.upsert_edges(rel_type, a, b), {"rows": chunk}, journal=True)
+            create = bulk and len(group) >= self._settings.bulk_copy_min_rows
+            statement = st.create_edges(rel_type, a, b) if create else st.upsert_edges(rel_type, a, b)
+            for chunk in chunks(group, self._settings.write_batch_size):
+                self._run(statement, {"rows": chunk}, journal=True)
         return len(rows)
 
     def delete_nodes(self, ids: Sequence[str]) -> int:
@@ -171,7 +242,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         for node_id, label in self.labels_of(ids).items():
             by_label[label].append(node_id)
         for label, group in by_label.items():
-            for chunk in _chunks(group, self._settings.write_batch_size):
+            for chunk in chunks(group, self._settings.write_batch_size):
                 n += self._run(st.delete_nodes(label), {"ids": chunk}, journal=True)[0][0]
         return n
 
@@ -193,7 +264,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         ]
         n = 0
         for (a, b), group in self._by_ends(rel_type, rows).items():
-            n += self._run(st.delete_edges(rel_type, a, b), {"rows": group}, journal=True)[0][0]
+            for chunk in chunks(group, self._settings.write_batch_size):
+                n += self._run(st.delete_edges(rel_type, a, b), {"rows": chunk}, journal=True)[0][0]
         return n
 
     def write_vectors(self, label: str, ids: Sequence[str], vectors: Sequence[Sequence[float]]) -> None:
@@ -201,7 +273,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         if not len(ids):
             return
         rows = [{"id": i, "vector": [float(x) for x in v]} for i, v in zip(ids, vectors, strict=True)]
-        for chunk in _chunks(rows, self._settings.write_batch_size):
+        for chunk in chunks(rows, self._settings.write_batch_size):
             self._run(st.set_vectors(label), {"rows": chunk}, journal=True)
         self._pending_indexes.append(st.vector_index_statement(label, len(rows[0]["vector"])))
 
@@ -214,24 +286,48 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             os.replace(self.data_dir, final)  # before the graph commit: a crash leaves a harmless folder
             params = {"meta_id": st.META_ID, "version": self._work, "schema": schema_fingerprint(self.schema)}
             self._run(st.PUBLISH_META, params, journal=True)
-            for attempt in range(RETRIES + 1):
-                try:
-                    self._tx.commit()
-                    break
-                except _RETRYABLE:  # the outcome is unknown: replaying MERGEs and committing again is safe
-                    if attempt == RETRIES:
-                        raise
-                    self._begin(self._journal)
-            with self._driver.session(database=self._db) as s:
-                for statement in self._pending_indexes:
-                    s.run(statement).consume()
-            _prune(self._settings, keep={self._work})
+            self._commit_transaction()
+            forget_version(self._settings)
+            self._create_pending_indexes()
+            prune_versions(self._settings, keep={self._work})
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise
         finally:
-            self._session.close()
+            if self._session is not None:
+                self._session.close()
             self._lock_file.release()
+
+    def _commit_transaction(self) -> None:
+        """Commit; when the connection drops during the commit its outcome is unknown, so the
+        published version says whether it happened before anything is replayed (a replayed
+        CREATE after a commit that did happen would write its edges twice)."""
+        for attempt in range(RETRIES + 1):
+            try:
+                self._tx.commit()
+                return
+            except RETRYABLE as exc:
+                self._tx = None
+                if attempt == RETRIES:
+                    raise StoreError(f"{connection_error(self._settings, exc)} — the commit failed "
+                                     f"{RETRIES + 1} times; nothing was published") from exc
+                time.sleep(_backoff(attempt))
+                try:
+                    if read_meta(self._settings)[0] == self._work:
+                        return  # it did commit
+                    self._run(None, {}, journal=False)  # a new transaction with the journal replayed
+                except StoreError:
+                    continue  # still unreachable: try again after the next pause
+            except Neo4jError as exc:
+                raise store_error(exc) from exc
+
+    def _create_pending_indexes(self) -> None:
+        try:
+            with self._driver.session(database=self._db) as s:
+                for statement in self._pending_indexes:
+                    s.run(statement).consume()
+        except Neo4jError as exc:
+            raise store_error(exc) from exc
 
     def abort(self) -> None:
         if self._done:
@@ -239,8 +335,11 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         self._done = True
         try:
             if self._tx is not None and not self._tx.closed():
-                self._tx.rollback()
+                # the server rolls back a transaction whose connection is gone
+                with contextlib.suppress(Neo4jError, DriverError):
+                    self._tx.rollback()
             shutil.rmtree(self.data_dir, ignore_errors=True)
         finally:
-            self._session.close()
+            if self._session is not None:
+                self._session.close()
             self._lock_file.release()

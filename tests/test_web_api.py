@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 
 import pytest
@@ -113,3 +115,90 @@ def test_openapi_describes_every_api_route(client, app) -> None:
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(shape(path), method) for path, ops in doc["paths"].items() for method in ops}
     assert routes == documented
+
+
+# errors: JSON with the right status for every failure under /api/, a page elsewhere -----------
+def test_cypher_params_of_the_wrong_shape_are_400(client, tokens) -> None:
+    h = bearer(tokens["researcher"])
+    for params in (5, [1, 2], True, 1.5, [{"a": 1}]):
+        r = client.post("/api/v1/cypher", json={"cypher": "RETURN $v AS v", "params": params}, headers=h)
+        assert r.status_code == 400 and "params" in r.get_json()["error"], params
+    for params in ({"v": 1}, "v=1", ["v=1"]):
+        r = client.post("/api/v1/cypher", json={"cypher": "RETURN $v AS v", "params": params}, headers=h)
+        assert r.status_code == 200 and r.get_json()["rows"] == [[1]], (params, r.get_json())
+
+
+def test_bodies_too_big_or_too_deep_are_413_json(client, tokens, ids) -> None:
+    h = {**bearer(tokens["staff"]), "Content-Type": "application/json"}
+    shortlist = f"/api/v1/projects/{ids['project']}/shortlist"
+    deep = "[" * 5000 + "]" * 5000
+    for url, body in (("/api/v1/cypher", '{"cypher": "RETURN 1", "params": ' + deep + "}"),
+                      (shortlist, '{"org_id": ' + deep + "}")):
+        r = client.post(url, data=body, headers=h)
+        assert r.status_code == 413 and r.is_json, (url, r.status_code)
+        assert r.get_json()["error"] == "The JSON body is nested deeper than 100 levels; it was not read."
+    # 100 levels are allowed, and brackets inside strings nest nothing
+    at_limit = client.post(shortlist, data='{"org_id": "no-such-org", "note": ' + "[" * 99 + "]" * 99 + "}", headers=h)
+    assert at_limit.status_code == 404 and "no organisation" in at_limit.get_json()["error"]
+    in_string = client.post(shortlist, data=json.dumps({"org_id": "no-such-org", "note": deep}), headers=h)
+    assert in_string.status_code == 400 and "note" in in_string.get_json()["error"]
+    big = client.post(shortlist, data='{"note": "' + "x" * (1024 * 1024) + '"}', headers=h)
+    assert big.status_code == 413 and big.get_json()["error"] == "A request body may have at most 1,048,576 bytes."
+
+
+def test_http_errors_under_api_are_json(client, tokens) -> None:
+    h = bearer(tokens["staff"])
+    wrong_method = client.delete("/api/v1/status", headers=h)
+    assert wrong_method.status_code == 405 and wrong_method.get_json() == {"error": "Method not allowed"}
+    assert "GET" in wrong_method.headers["Allow"], "a 405 says which methods the URL takes"
+    assert client.get("/api/v1/no/such/route", headers=h).get_json() == {"error": "No such page or record"}
+
+
+def test_a_bug_is_a_logged_json_500_or_an_error_page(home, caplog) -> None:
+    """An exception no view handles: the client learns only that it failed; the log has the rest."""
+    from conftest import USERS, make_app
+
+    app = make_app(home, TESTING=False)
+
+    def boom():
+        raise RuntimeError("internal detail 4711")
+
+    app.add_url_rule("/api/v1/test-boom", "api_boom", boom)
+    app.add_url_rule("/test-boom", "page_boom", boom)
+    try:
+        client = app.test_client()
+        username, password = USERS["staff"]
+        client.post("/login", data={"username": username, "password": password})
+        with caplog.at_level(logging.ERROR):
+            api = client.get("/api/v1/test-boom")
+            page = client.get("/test-boom", headers={"Accept-Language": "en"})
+        assert api.status_code == 500 and api.get_json() == {"error": "Something went wrong on the server; it has been logged."}
+        assert page.status_code == 500 and page.mimetype == "text/html"
+        assert "it has been logged" in page.get_data(as_text=True) and "4711" not in page.get_data(as_text=True)
+        assert sum("4711" in (r.exc_text or "") for r in caplog.records) == 2, "both tracebacks are logged"
+    finally:
+        state = app.extensions["stakegraph"]
+        state.applier.wait(120)
+        state.live.close()
+
+
+def test_pages_refuse_big_and_deep_bodies_with_a_page(client, auth) -> None:
+    auth.login("researcher")
+    en = {"Accept-Language": "en"}
+    deep = client.post("/console/run", data="[" * 5000 + "]" * 5000, content_type="application/json", headers=en)
+    text = deep.get_data(as_text=True)
+    assert deep.status_code == 413 and deep.mimetype == "text/html"
+    assert "nested deeper than 100 levels" in text and "Traceback" not in text
+    big = client.post("/login", data={"username": "x" * (2 * 1024 * 1024), "password": "p"}, headers=en)
+    assert big.status_code == 413 and "at most 1,048,576 bytes" in big.get_data(as_text=True)
+
+
+def test_json_depth_scan() -> None:
+    from web.errors import json_too_deep
+
+    assert not json_too_deep(b"[" * 100 + b"]" * 100, 100)
+    assert json_too_deep(b"[" * 101 + b"]" * 101, 100)
+    assert json_too_deep(b'{"a": ' * 101 + b"1" + b"}" * 101, 100)
+    assert not json_too_deep(b'["' + b"[" * 500 + b'"]', 100), "brackets in a string"
+    assert not json_too_deep(b'["\\"' + b"[" * 500 + b'"]', 100), "an escaped quote does not end the string"
+    assert not json_too_deep(b"[]" * 5000, 100), "many brackets, shallow"

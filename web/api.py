@@ -62,7 +62,7 @@ def _lang() -> str:
 
 @bp.get("/openapi.json")
 def openapi() -> Any:
-    return jsonify(openapi_document())
+    return jsonify(openapi_document(settings().neighbour_limit))
 
 
 @bp.get("/search")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -89,6 +89,14 @@ def _answer(code: int, key: str, detail: tuple[str, dict[str, Any]] | str = "") 
 
 
 def _http_error(exc: HTTPException) -> Any:
+    response = make_response(_http_answer(exc))
+    for name, value in exc.get_headers():  # e.g. the Allow header a 405 must carry (RFC 9110)
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _http_answer(exc: HTTPException) -> Any:
     code = exc.code or 500
     key = ERROR_KEYS.get(code, "error.http")
     if isinstance(exc, JSONTooDeep):

@@ -1,16 +1,22 @@
 """The OpenAPI 3 description of /api/v1, written as data beside the routes it describes.
 
 A test (tests/test_web_api.py) checks that every /api/v1 route of the app appears here and
-nothing else does, so the document cannot drift from the code.
+nothing else does, so the document cannot drift from the code; tests/test_api_fuzz.py sends
+schemathesis' requests generated from it to a running app and requires that none gets a 500.
+Limits come from the constants and settings the routes check, so what the document allows is
+what the API accepts.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from web.validation import MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
+from matching.search import LABELS
+from web.validation import MAX_ID_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# A one-line text field: web.validation.text refuses control characters and line breaks.
+LINE = "^[^\\u0000-\\u001f\\u007f]*$"
 
 
 def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -21,7 +27,9 @@ def _resp(description: str, schema: dict[str, Any] | None = None) -> dict[str, A
 
 def _errors(*codes: int) -> dict[str, Any]:
     text = {400: "bad input", 401: "no or invalid bearer token", 403: "the token's user may not do this",
-            404: "unknown id", 503: "the recommender or the vector index is not available"}
+            404: "unknown id", 413: "the body is larger than max_body_bytes or its JSON nested deeper than max_json_depth",
+            422: "the engine refused or stopped the query (time or memory limit, engine error)",
+            503: "the recommender or the vector index is not available"}
     return {str(c): _resp(text[c], ERROR) for c in codes}
 
 
@@ -30,35 +38,50 @@ def _param(name: str, where: str = "query", description: str = "", schema: dict 
             "schema": schema or {"type": "string"}}
 
 
+def _line(max_chars: int = MAX_ID_CHARS) -> dict[str, Any]:
+    return {"type": "string", "maxLength": max_chars, "pattern": LINE}
+
+
 ID = _param("id", "path", "node id")
 PROJECT_ID = _param("project_id", "path", "project node id")
 LANG = _param("lang", description="zh or en: the language of `name` fields", schema={"type": "string", "enum": ["zh", "en"]})
 
 
-def openapi_document() -> dict[str, Any]:
+def openapi_document(neighbour_limit: int = 200) -> dict[str, Any]:
+    """The document; neighbour_limit is the setting of that name (the largest neighbours `limit`)."""
+    # Imported here: web.console imports web.api, which imports this module.
+    from web.console import MAX_QUERY_CHARS as MAX_CYPHER_CHARS
+
     def get(summary: str, params: list[dict[str, Any]], ok: str, *errs: int) -> dict[str, Any]:
         return {"get": {"summary": summary, "parameters": params, "responses": {"200": _resp(ok), **_errors(401, *errs)}}}
 
     paths: dict[str, Any] = {
         "/search": get("Search names, aliases, pinyin, initials, stock and credit codes", [
-            _param("q", description=f"query text (at most {MAX_QUERY_CHARS} characters)"),
+            _param("q", description=f"query text (at most {MAX_QUERY_CHARS} characters); give q or at least one "
+                                    "of label, kind, sector, region (else 400)", schema=_line(MAX_QUERY_CHARS)),
             _param("mode", description="name (default) or semantic", schema={"type": "string", "enum": ["name", "semantic"]}),
-            _param("label", description="Organization, Project, Person, Sector, Region or Document"),
-            _param("kind", description="organisation kind, e.g. listed_company"),
-            _param("sector", description="sector id or name; includes sub-sectors"),
-            _param("region", description="region id or name; includes sub-regions"),
+            _param("label", description="Organization, Project, Person, Sector, Region or Document",
+                   schema={"type": "string", "enum": list(LABELS)}),
+            _param("kind", description="organisation kind, e.g. listed_company (400 for a kind the graph lacks)",
+                   schema=_line()),
+            _param("sector", description="sector id or name; includes sub-sectors", schema=_line()),
+            _param("region", description="region id or name; includes sub-regions", schema=_line()),
             _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
         ], "hits, best first", 400, 503),
         "/entities/{id}": get("An entity's profile: properties, provenance, relationships, documents",
                               [ID, LANG], "the profile", 404),
         "/entities/{id}/neighbours": get("The one-hop neighbourhood as nodes and links", [
-            ID, LANG, _param("limit", schema={"type": "integer", "minimum": 1})], "nodes and links", 400, 404),
+            ID, LANG, _param("limit", description="most neighbours (the neighbour_limit setting caps it)",
+                             schema={"type": "integer", "minimum": 1, "maximum": neighbour_limit})],
+            "nodes and links", 400, 404),
         "/projects": get("All projects with tier, stage and owner", [], "the projects"),
         "/projects/{project_id}": get("A project's profile and stage history", [PROJECT_ID, LANG], "the project", 404),
         "/projects/{project_id}/recommendations": get("Ranked partner candidates with signals and reasons", [
             PROJECT_ID, _param("k", schema={"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
-            _param("kind", description="organisation kind filter (repeatable)"),
-            _param("region", description="region id filter")], "recommendations, best first", 400, 404, 503),
+            {**_param("kind", description="organisation kind filter (repeatable)",
+                      schema={"type": "array", "items": _line()}), "style": "form", "explode": True},
+            _param("region", description="region id or name filter", schema=_line())],
+            "recommendations, best first", 400, 404, 503),
         "/projects/{project_id}/shortlist": {
             **get("The project's shortlisted and dismissed organisations", [PROJECT_ID], "the shortlist", 404),
             "post": {
@@ -66,23 +89,32 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [PROJECT_ID],
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["org_id"],
-                    "properties": {"org_id": {"type": "string"},
+                    "properties": {"org_id": _line(),
                                    "status": {"type": "string", "enum": ["shortlisted", "dismissed"]},
-                                   "note": {"type": "string", "maxLength": MAX_NOTE_CHARS}}}}}},
-                "responses": {"201": _resp("saved"), **_errors(400, 401, 403, 404)},
+                                   "note": {"type": "string", "maxLength": MAX_NOTE_CHARS,
+                                            "description": "required to dismiss; line breaks allowed"}}}}}},
+                "responses": {"201": _resp("saved"), **_errors(400, 401, 403, 404, 413)},
             },
         },
         "/chain": get("Industry-chain coverage of a region: local firms, strength, gaps with candidates, dependencies", [
-            _param("region", description="region id or name (default: the home_region setting), e.g. Wuxi, 无锡"),
+            _param("region", description="region id or name (default: the home_region setting), e.g. Wuxi, 无锡",
+                   schema=_line()),
             _param("k", description="candidates per gap (default 5)",
                    schema={"type": "integer", "minimum": 0, "maximum": MAX_RESULTS})], "the chain report", 400, 404),
         "/cypher": {"post": {
             "summary": "Run one read-only Cypher statement (researchers and admins; time and row limits apply)",
             "requestBody": {"required": True, "content": {"application/json": {"schema": {
                 "type": "object", "required": ["cypher"],
-                "properties": {"cypher": {"type": "string"}, "params": {"type": "object"}}}}}},
+                "properties": {
+                    "cypher": {"type": "string", "minLength": 1, "maxLength": MAX_CYPHER_CHARS,
+                               "description": "one read-only statement; refused (400) when it writes, reads "
+                                              "files or calls what the console does not allow"},
+                    "params": {"description": "$name parameters: an object, or name=value lines (one string "
+                                              "or a list of strings; values as JSON when they parse)",
+                               "oneOf": [{"type": "object"}, {"type": "string"},
+                                         {"type": "array", "items": {"type": "string"}}]}}}}}},
             "responses": {"200": _resp("columns, rows and whether the rows were cut at the limit"),
-                          **_errors(400, 401, 403)},
+                          **_errors(400, 401, 403, 413, 422)},
         }},
         "/status": get("The graph version being served and the last refresh runs", [], "status"),
         "/openapi.json": {"get": {"summary": "This document (no authentication)", "security": [],

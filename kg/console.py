@@ -29,12 +29,13 @@ from typing import Any
 from kg import console_wire as wire
 from kg.console_check import check_query
 from kg.console_lexer import scan_pieces, split_statements
-from kg.console_pool import Limits, Target, pool
+from kg.console_pool import ConsoleStopped, Limits, Target, pool
 from kg.settings import Settings, load_settings
 from kg.store import GraphView, QueryRefused, QueryResult, StoreError
 
 __all__ = [
     "EXAMPLES",
+    "ConsoleStopped",
     "QueryRefused",
     "check_query",
     "history",

@@ -31,7 +31,7 @@ from typing import Any
 from kg import console_wire as wire
 from kg.store import QueryRefused, StoreError
 
-__all__ = ["Limits", "Target", "pool"]
+__all__ = ["ConsoleStopped", "Limits", "STOPPED", "Target", "pool"]
 
 START_TIMEOUT_S = 60
 THREADS = max(1, min(4, os.cpu_count() or 1))  # engine threads per worker
@@ -65,8 +65,30 @@ def memory_text(mb: int) -> str:
     return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
 
 
-def time_message(timeout_ms: int) -> str:
-    return f"the query was stopped at the time limit of {timeout_ms / 1000:g} s; add a LIMIT or narrow the MATCH"
+# What the user is told when the console stops or loses a query; the web translates by reason.
+STOPPED = {
+    "time": "the query was stopped at the time limit of {seconds:g} s; add a LIMIT or narrow the MATCH",
+    "memory": "the query was stopped: memory limit {limit}; return fewer or smaller values",
+    "crash": "the engine crashed on this query ({how}); the next query gets a fresh worker",
+    "killed": "the query's worker was killed ({how}), probably by the system for lack of memory",
+    "exited": "the query's worker stopped unexpectedly ({how}); the next query gets a fresh worker",
+    "too_large": "the result is larger than the console's limit of {limit}; return fewer rows or columns",
+    "busy": "the console is busy with {workers} queries; try again when one of them has finished",
+    "start": "the console could not start its query worker: {detail}",
+}
+
+
+class ConsoleStopped(StoreError):
+    """A query the console stopped, lost or could not start; `reason` is a key of STOPPED and
+    `values` fill its message."""
+
+    def __init__(self, reason: str, **values: Any):
+        super().__init__(STOPPED[reason].format(**values))
+        self.reason, self.values = reason, values
+
+
+def stopped_at_time_limit(timeout_ms: int) -> ConsoleStopped:
+    return ConsoleStopped("time", seconds=timeout_ms / 1000)
 
 
 @dataclass(eq=False)
@@ -96,10 +118,10 @@ class Worker:
             ready = wire.receive(ours, time.monotonic() + START_TIMEOUT_S)
         except wire.WireError as exc:
             self.kill()
-            raise StoreError(f"the console could not start its query worker ({exc}; {self.ended()})") from None
+            raise ConsoleStopped("start", detail=f"{exc}; {self.ended()}") from None
         if not ready.get("ok"):
             self.kill()
-            raise StoreError(f"the console could not start its query worker: {ready.get('message')}")
+            raise ConsoleStopped("start", detail=ready.get("message"))
         return self
 
     def _config(self, settings_values: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +191,7 @@ class ConsolePool:
                 worker.kill()  # past the time limit, or its answer is too big to read: stop it now
             failure = self._failure(exc, worker, timeout_ms, limits)
             self._checkin(worker, settings_values)
-            raise StoreError(failure) from None
+            raise failure from None
         except BaseException:
             worker.kill()
             self._checkin(worker, settings_values)
@@ -183,27 +205,25 @@ class ConsolePool:
         if kind == "refused":
             raise QueryRefused(message)
         if kind == "timeout":
-            raise StoreError(time_message(timeout_ms))
+            raise stopped_at_time_limit(timeout_ms)
         if kind == "memory":
-            raise StoreError(f"the query was stopped: memory limit {memory_text(limits.memory_mb)}; "
-                             "return fewer or smaller values")
+            raise ConsoleStopped("memory", limit=memory_text(limits.memory_mb))
         raise StoreError(message)
 
     @staticmethod
-    def _failure(exc: wire.WireError, worker: Worker, timeout_ms: int, limits: Limits) -> str:
+    def _failure(exc: wire.WireError, worker: Worker, timeout_ms: int, limits: Limits) -> ConsoleStopped:
         if exc.kind == "timeout":
-            return time_message(timeout_ms)
+            return stopped_at_time_limit(timeout_ms)
         if exc.kind == "too_large":
-            return (f"the result is larger than the console's limit of {limits.result_mb} MB; "
-                    "return fewer rows or columns")
+            return ConsoleStopped("too_large", limit=memory_text(limits.result_mb))
         how = worker.ended()
         if "SIGXCPU" in how:
-            return time_message(timeout_ms)
+            return stopped_at_time_limit(timeout_ms)
         if "SIGKILL" in how:
-            return f"the query's worker was killed ({how}), probably by the system for lack of memory"
+            return ConsoleStopped("killed", how=how)
         if how.startswith("signal"):
-            return f"the engine crashed on this query ({how}); the next query gets a fresh worker"
-        return f"the query's worker stopped unexpectedly ({how}); the next query gets a fresh worker"
+            return ConsoleStopped("crash", how=how)
+        return ConsoleStopped("exited", how=how)
 
     def _checkout(self, target: Target, limits: Limits, settings_values: dict[str, Any]) -> Worker:
         with self._cond:
@@ -219,8 +239,7 @@ class ConsolePool:
                     return w
             if len(self._idle) + len(self._busy) + self._starting >= limits.workers:
                 if not self._idle:
-                    raise StoreError(f"the console is busy with {limits.workers} queries; "
-                                     "try again when one of them has finished")
+                    raise ConsoleStopped("busy", workers=limits.workers)
                 self._drop(self._idle[0])  # room for this one: the longest idle worker of another graph
             self._starting += 1
         try:

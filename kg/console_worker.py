@@ -95,6 +95,7 @@ class Neo4jEngine:
 
     def __init__(self, config: dict[str, Any]):
         import kg.backends.neo4j  # noqa: F401  (imported while Python's files are readable)
+        import kg.console  # noqa: F401  (the Neo4j dialect rewrite imports its scan_pieces lazily)
         from kg.backends import open_view
         from kg.schema import load_schema
         from kg.settings import Settings

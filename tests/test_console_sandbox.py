@@ -314,12 +314,23 @@ def test_the_cli_reports_a_stopped_query_and_exits_1(home):
 
 def test_the_web_process_does_not_grow_on_a_runaway(client, auth):
     auth.login("researcher")
+    client.get("/lang/en")
     client.post("/console/run", json={"cypher": "RETURN 1 AS warm"})
     before = _rss_mb()
     r = client.post("/console/run", json={"cypher": "RETURN repeat('a', -1) AS x"})
-    assert r.status_code == 422 and "memory limit" in r.json["error"]
+    assert r.status_code == 422 and "the query was stopped: memory limit 1 GB" in r.json["error"]
     assert _rss_mb() - before < 30
     assert client.post("/console/run", json={"cypher": "RETURN 1 AS one"}).json["rows"] == [[1]]
+    client.get("/lang/zh")
+    r = client.post("/console/run", json={"cypher": "RETURN repeat('a', -1) AS x"})
+    assert r.status_code == 422 and "内存上限（1 GB）" in r.json["error"]
+
+
+def test_every_stop_reason_has_its_chinese():
+    from kg.console_pool import STOPPED
+    from web.console import STOPPED_ZH
+
+    assert set(STOPPED_ZH) == set(STOPPED)
 
 
 def test_workers_follow_the_published_version(lexical_home):
@@ -343,3 +354,25 @@ def test_workers_follow_the_published_version(lexical_home):
     assert second != first
     assert run_console_query(lexical_home, "RETURN 1 AS one").rows == [[1]]
     assert versions() == {second}, "the old version's worker was not retired"
+
+
+@pytest.mark.neo4j
+def test_the_console_on_neo4j_runs_in_a_confined_worker(neo4j_server, tmp_path):
+    """The worker opens the Neo4j view (READ access mode, EXPLAIN check) under a Landlock ruleset
+    that lets it connect to the server's port and read nothing of the home."""
+    from ingest.jobs import init_home, load_bundle
+    from kg.settings import load_settings
+
+    neo4j_server.clear()
+    settings = load_settings({"home": str(tmp_path / "home"), "embedder": "lexical", **neo4j_server.overrides()})
+    init_home(settings)
+    load_bundle(settings, Path(__file__).parent / "fixtures" / "tiny")
+    result = run_console_query(settings, "MATCH (o:Organization) RETURN count(o) AS n, label(o) AS l",
+                               max_rows=10, timeout_ms=10_000)
+    assert result.rows[0][0] > 0 and result.rows[0][1] == "Organization"
+    assert any(home == str(settings.home_path) for _pid, home, _v in pool.workers())
+    with pytest.raises(QueryRefused, match="read-only"):  # the server's READ mode, the checks bypassed
+        run_in_worker(settings, "CREATE (:Organization {id: 'zz'})", max_rows=10, timeout_ms=10_000,
+                      check_plan=False)
+    with pytest.raises(QueryRefused, match="read-only"):
+        run_console_query(settings, "LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row")

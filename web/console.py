@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 
-from kg.console import EXAMPLES, history, parse_param, record_history, run_console_query
+from kg.console import EXAMPLES, ConsoleStopped, history, parse_param, record_history, run_console_query
 from kg.results import result_csv, result_json
 from kg.store import QueryRefused, QueryResult, StoreError
 from web import csrf
@@ -58,6 +58,26 @@ MESSAGES = {
     "ok": ("成功", "ok"),
     "failed": ("失败", "failed"),
 }
+
+
+# Why the console stopped or lost a query (kg.console_pool.ConsoleStopped.reason), in Chinese;
+# the English is the exception's own text.
+STOPPED_ZH = {
+    "time": "查询在 {seconds:g} 秒的时间上限处被停止；请加 LIMIT 或缩小 MATCH 的范围。",
+    "memory": "查询因内存上限（{limit}）被停止；请返回更少或更小的值。",
+    "crash": "这条查询使查询引擎崩溃（{how}）；下一条查询将由新的工作进程执行。",
+    "killed": "查询的工作进程被系统终止（{how}），可能是内存不足。",
+    "exited": "查询的工作进程意外退出（{how}）；下一条查询将由新的工作进程执行。",
+    "too_large": "结果超过查询台的上限（{limit}）；请返回更少的行或列。",
+    "busy": "查询台正忙（{workers} 条查询正在运行）；请等其中一条完成后再试。",
+    "start": "查询台无法启动查询工作进程：{detail}",
+}
+
+
+def _error_text(exc: StoreError) -> str:
+    if isinstance(exc, ConsoleStopped) and lang() == "zh":
+        return STOPPED_ZH[exc.reason].format(**exc.values)
+    return str(exc)
 
 
 def _m() -> dict[str, str]:
@@ -125,7 +145,7 @@ def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | Non
         return None, {"error": str(exc), "refused": True}, 400
     except StoreError as exc:
         record_history(workspace(), username, cypher, False, None, str(exc))
-        return None, {"error": str(exc)}, 422
+        return None, {"error": _error_text(exc)}, 422
     record_history(workspace(), username, cypher, True, len(result.rows), "truncated" if result.truncated else "")
     return result, {**result_json(result), "max_rows": s.query_max_rows}, 200
 

@@ -31,7 +31,7 @@ TYPES = ["SUPPLIES", "PARTNERS_WITH", "INVESTS_IN"]
 
 
 def build_graph(settings, n: int, n_rel: int, rng: random.Random) -> list[str]:
-    from ingest.jobs import init_home
+    from jobs.tasks import init_home
     from kg.backends import open_writer
     init_home(settings)  # the taxonomy: sectors, regions
     ids = [f"o{i}" for i in range(n)]

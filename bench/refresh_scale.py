@@ -114,9 +114,9 @@ def pairwise(truth: dict[str, str], clusters: list[list[str]]) -> tuple[float, f
 
 def load(work: Path, args: argparse.Namespace):
     """Generate the input into work, then the full load; prints its figures and the ER scores."""
-    from ingest.jobs import init_home
-    from ingest.refresh import run_refresh
     from ingest.sources import load_manifest
+    from jobs.refresh import run_refresh
+    from jobs.tasks import init_home
     from kg.settings import load_settings
 
     t0 = time.perf_counter()
@@ -128,9 +128,9 @@ def load(work: Path, args: argparse.Namespace):
     manifest = work / "sources.yaml"
     kinds = [f"  - {{name: {n}, kind: bundle, path: input/{n}}}" for n in ("exchange", "registry", "news")]
     try:
-        from ingest.sources import KINDS, _load_optional_kinds
+        from ingest.sources import KINDS, load_kinds
 
-        _load_optional_kinds()
+        load_kinds()
         if "text" in KINDS:
             kinds.append("  - {name: docs, kind: text, path: input/news_docs}")
     except ImportError:
@@ -179,8 +179,8 @@ def main() -> None:
         logging.basicConfig(format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
         logging.getLogger("stakegraph.refresh").setLevel(logging.INFO)
 
-    from ingest.refresh import run_refresh
     from ingest.sources import load_manifest
+    from jobs.refresh import run_refresh
     from kg.settings import load_settings
 
     if args.refresh_only:

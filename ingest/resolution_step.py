@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ingest.records import NodeRecord, Rejection
 
 if TYPE_CHECKING:
-    from ingest.refresh import Context
+    from ingest.context import Context
 
 
 def reject_duplicates(ctx: Context) -> None:

@@ -16,6 +16,11 @@ from typing import Any
 import yaml
 
 SCHEMA_PATH = Path(__file__).with_name("schema.yaml")
+#: The built-in industry-chain and region taxonomy, a bundle every run reads first (feed "taxonomy").
+TAXONOMY_DIR = Path(__file__).with_name("taxonomy")
+TAXONOMY_FEED = "taxonomy"
+#: Source industry labels -> chain sectors, beside the taxonomy (read by the chain tagger, not loaded as a bundle).
+SECTOR_MAP_FILE = "source_sector_map.csv"
 TYPES = {"string", "string[]", "int", "float", "bool"}
 
 

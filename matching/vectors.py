@@ -25,7 +25,7 @@ from matching.embed.combined import DEFAULT_EMBEDDER_SPEC
 from matching.index import VectorIndex
 
 if TYPE_CHECKING:
-    from ingest.refresh import Context
+    from kg.run import RunContext
 
 log = logging.getLogger("stakegraph.vectors")
 EMBEDDED_LABELS = ("Organization", "Sector", "Project")
@@ -47,7 +47,7 @@ def node_text(props: dict[str, Any], sector_names: list[str]) -> str:
     return entity_text([n for n in names if n], sector_names, description)
 
 
-def build_vectors(ctx: Context) -> None:
+def build_vectors(ctx: RunContext) -> None:
     """Refresh step: encode changed texts and update the per-label indexes of the new version.
 
     The version being written starts as a copy of the published one, indexes included. Each

@@ -45,7 +45,7 @@ def cmd_similar(args, settings) -> int:
 @command("eval", "evaluate: eval links --data DIR --hidden FILE --k 10 | eval resolve --data DIR --truth FILE")
 def cmd_eval(args, settings) -> int:
     if args.what == "links":
-        from matching.evaluate import evaluate_links
+        from jobs.evaluate_links import evaluate_links
 
         results = evaluate_links(Path(args.data), Path(args.hidden), k=args.k)
         print(f"{'signals':<16} {'hit@1':>6} {'hit@' + str(args.k):>7} {'mrr':>6} {'n':>4}")

@@ -30,7 +30,7 @@ def _print_json(obj: object) -> None:
 
 @command("init", "create $STAKEGRAPH_HOME: empty graph with the taxonomy, first admin user (no prompts)")
 def cmd_init(args, settings) -> int:
-    from ingest.jobs import init_home
+    from jobs.tasks import init_home
 
     out = init_home(settings)
     print(f"stakegraph home: {out['home']}")
@@ -49,7 +49,7 @@ def _finish_run(args, changelog) -> int:
 
 @command("load", "load one bundle folder (a one-bundle refresh); see docs/bundle.md")
 def cmd_load(args, settings) -> int:
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
 
     init_home(settings)
     return _finish_run(args, load_bundle(settings, args.dir, strict=args.strict))
@@ -57,7 +57,7 @@ def cmd_load(args, settings) -> int:
 
 @command("refresh", "re-read every source of the manifest, change only what changed, log it")
 def cmd_refresh(args, settings) -> int:
-    from ingest.jobs import init_home, refresh
+    from jobs.tasks import init_home, refresh
 
     init_home(settings)
     return _finish_run(args, refresh(settings, args.manifest, strict=args.strict))

@@ -41,7 +41,7 @@ def home_settings(home: Path):
 
 @pytest.fixture(scope="session")
 def template_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
     from kg.workspace import Workspace
 
     home = tmp_path_factory.mktemp("stakegraph-template")
@@ -144,7 +144,7 @@ def live_server(home: Path) -> Iterator[str]:
 def lexical_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Settings of an initialised, empty STAKEGRAPH_HOME embedding with the fast lexical
     embedder: for refresh tests that load small bundles of their own."""
-    from ingest.jobs import init_home
+    from jobs.tasks import init_home
     from kg.settings import load_settings
 
     monkeypatch.setenv("STAKEGRAPH_EMBEDDER", "lexical")

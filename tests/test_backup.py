@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import bundle_dir, home_settings
 
-from ingest.jobs import init_home, load_bundle
+from jobs.tasks import init_home, load_bundle
 from kg.backends import current_version, open_view, open_writer
 from kg.backends.ladybug_versions import Versions
 from kg.backup import backup, restore

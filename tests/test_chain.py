@@ -260,7 +260,7 @@ ORGS = [
 
 @pytest.fixture(scope="module")
 def tagged_home(tmp_path_factory):
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
 
     home = tmp_path_factory.mktemp("chain-tagging")
     settings = home_settings(home)
@@ -327,7 +327,7 @@ def test_source_sectors_map_onto_the_chain(tagged_home) -> None:
 
 @pytest.mark.slow
 def test_tags_are_stable_and_give_way_to_curated_sectors(tagged_home) -> None:
-    from ingest.jobs import load_bundle
+    from jobs.tasks import load_bundle
     from kg.backends import open_view
 
     settings, bundle, _, second = tagged_home

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import init_home, load_bundle
+from jobs.tasks import init_home, load_bundle
 from kg.backends import open_view
 from kg.console import (
     EXAMPLES,

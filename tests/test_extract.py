@@ -11,11 +11,11 @@ import pytest
 from ingest.extract.cooperation import load_cues
 from ingest.extract.extractor import Extractor
 from ingest.extract.names import build_index, index_inputs
-from ingest.jobs import init_home
-from ingest.refresh import run_refresh
 from ingest.sources import taxonomy_source
 from ingest.sources.bundle_source import BundleSource
 from ingest.sources.text_source import TextSource
+from jobs.refresh import run_refresh
+from jobs.tasks import init_home
 from kg.backends import open_view
 from kg.settings import load_settings
 from kg.store import Node

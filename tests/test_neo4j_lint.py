@@ -156,7 +156,7 @@ class Recorder(GraphView):
 
 @pytest.fixture(scope="module")
 def library_statements(tmp_path_factory) -> dict[str, str]:
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
     from kg.backends import open_view
     from kg.settings import load_settings
     from matching.facts import fetch_facts, trees

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.evaluate_links import evaluate_links, metrics
 from kg.backends import open_view
-from matching.evaluate import evaluate_links, metrics
 from matching.recommend import SIGNALS, parse_weights, recommend
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"

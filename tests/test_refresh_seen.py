@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import load_bundle
+from jobs.tasks import load_bundle
 from kg.backends import open_view
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ingest.jobs import load_bundle
+from jobs.tasks import load_bundle
 from kg.backends import open_view
 from matching.index import VectorIndex
 from matching.vectors import VECTORS_DIR, Vectors, node_text

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import init_home, load_bundle
 from ingest.resolve.explain import explain, resolve_id
+from jobs.tasks import init_home, load_bundle
 from kg.backends import open_view
 from kg.settings import load_settings
 

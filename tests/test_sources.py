@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import yaml
 
-from ingest.jobs import init_home
-from ingest.refresh import run_refresh
 from ingest.sources import DEFAULT_MANIFEST, ManifestError, load_manifest
+from jobs.refresh import run_refresh
+from jobs.tasks import init_home
 from kg.backends import open_view
 from kg.schema import load_schema
 from kg.settings import load_settings

@@ -39,7 +39,7 @@ def write_bundle(folder: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory):
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
 
     tmp = tmp_path_factory.mktemp("ties")
     settings = load_settings({"home": str(tmp / "home"), "embedder": "lexical", "max_ties_per_candidate": 2}, env={})
@@ -108,7 +108,7 @@ def test_below_the_cap_the_summary_is_the_walk(loaded):
 def test_a_small_change_rebuilds_only_what_it_touches_and_equals_a_full_rebuild(tmp_path: Path):
     """The refresh rebuilds summaries incrementally (tie_fp); the result must be what a full
     recomputation from the store gives, which then finds nothing to write."""
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
     from kg.backends import open_writer
     from matching.tie_summary import refresh_summaries
 

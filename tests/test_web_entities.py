@@ -48,7 +48,7 @@ def test_graph_json(client, auth, view, smic) -> None:
 def test_documents_that_mention_an_entity(client, auth, app, settings, smic) -> None:
     """A Document with a MENTIONS edge shows on the entity page (written through the staff feed,
     because the sample bundle has no documents)."""
-    from ingest.jobs import apply_staff_edits
+    from jobs.tasks import apply_staff_edits
     from web import workspace_ops as ops
     from web.state import workspace
 

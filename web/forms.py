@@ -2,7 +2,7 @@
 
 The fields a staff member may edit are the label's schema properties minus the derived ones, so
 adding a property to the schema adds it to the form. Only fields whose value actually changed
-are recorded: a staff value pins the field against later source updates (ingest.refresh), and
+are recorded: a staff value pins the field against later source updates (jobs.refresh), and
 re-saving an untouched form must not pin everything.
 """
 

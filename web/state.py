@@ -2,7 +2,7 @@
 
 Views are read-only and follow refreshes (kg.views.LiveView), so a page never writes the graph.
 Staff edits are recorded in the workspace at once and published by `EditApplier`, one background
-thread per process that runs `ingest.jobs.apply_staff_edits` (it waits for the single writer
+thread per process that runs `jobs.tasks.apply_staff_edits` (it waits for the single writer
 lock). Edits made while it runs are coalesced into one more pass, not one pass each.
 """
 
@@ -55,7 +55,7 @@ class EditApplier:
             self._apply()
 
     def _apply(self) -> None:
-        from ingest.jobs import apply_staff_edits
+        from jobs.tasks import apply_staff_edits
 
         try:
             apply_staff_edits(self.settings)

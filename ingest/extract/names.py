@@ -29,7 +29,7 @@ from typing import Any
 import opencc
 
 from ingest.normalize.vocab import vocabulary
-from ingest.places import ZH_SUFFIXES
+from kg.places import ZH_SUFFIXES
 from kg.store import Node
 
 VERSION = "1"  # bump when the rules below change, so cached extraction results are redone

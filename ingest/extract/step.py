@@ -27,8 +27,8 @@ from ingest.sources.staff_source import STAFF_FEED
 from ingest.sources.text_source import detect_language
 
 if TYPE_CHECKING:
+    from ingest.context import Context
     from ingest.extract.extractor import Extractor
-    from ingest.refresh import Context
 
 log = logging.getLogger("stakegraph.extract")
 PARTNERS = "PARTNERS_WITH"
@@ -134,12 +134,10 @@ def _curated_pairs(ctx: Context) -> set[frozenset[str]]:
     def pair(s: str, t: str) -> frozenset[str]:
         return frozenset((ctx.redirects.get(s, s), ctx.redirects.get(t, t)))
 
-    from ingest.refresh import read_existing_edges
-
     stored_extracted: set[frozenset[str]] = set()
     curated: set[frozenset[str]] = set()
     marker = f"|{PARTNERS}|"
-    for key, e in read_existing_edges(ctx).items():
+    for key, e in ctx.read_edges().items():
         if marker in key and key.split("|")[1] == PARTNERS:
             (stored_extracted if e.get("extracted") else curated).add(pair(*e["_pair"]))
     for rec in ctx.batch.edges:

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.gcpause import gc_paused
 from ingest.resolve.blocking import block_keys
 from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, features
@@ -23,6 +22,7 @@ from ingest.resolve.keys import CREDIT, exclusive_groups, key_conflicts
 from ingest.resolve.resolution import Resolution
 from ingest.resolve.score import Evidence, compare
 from ingest.resolve.settings import ResolveSettings
+from kg.gcpause import gc_paused
 
 __all__ = ["Clustering", "cluster_decisions", "resolve"]
 

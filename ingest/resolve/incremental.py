@@ -32,11 +32,11 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
-from ingest.gcpause import gc_paused
 from ingest.resolve.blocking import TWO_SIDED
 from ingest.resolve.decisions import Decision, Judgement, Origin
 from ingest.resolve.score import Evidence
 from ingest.resolve.settings import ResolveSettings
+from kg.gcpause import gc_paused
 
 __all__ = ["PairPlan", "ResolveState", "fingerprint", "plan_pairs", "record_hash"]
 

@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.gcpause import gc_paused
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
 from ingest.resolve.incremental import ResolveState
 from ingest.resolve.resolution import Resolution
+from kg.gcpause import gc_paused
 from kg.store import Node
 
 if TYPE_CHECKING:
-    from ingest.refresh import Context
+    from ingest.context import Context
 
 OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
 EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge

@@ -13,20 +13,17 @@ import yaml
 
 from ingest.csv_rows import CsvLimits
 from ingest.sources.bundle_source import BundleSource
+from ingest.sources.registry import CSV_KINDS, KINDS, ManifestError, Source, register_kind
+from kg.schema import SECTOR_MAP_FILE, TAXONOMY_DIR, TAXONOMY_FEED
+
+__all__ = ["CSV_KINDS", "DEFAULT_MANIFEST", "KINDS", "ManifestError", "Source", "load_kinds", "load_manifest",
+           "taxonomy_source"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-TAXONOMY_DIR = PROJECT_ROOT / "kg" / "taxonomy"
 DEFAULT_MANIFEST = PROJECT_ROOT / "data" / "sources.yaml"
-TAXONOMY_FEED = "taxonomy"
-SECTOR_MAP_FILE = "source_sector_map.csv"  # source industry labels -> chain sectors (read by the chain tagger)
 TAXONOMY_NOTES = "SOURCE.md"  # where the taxonomy comes from; for people, not the loader
 
-KINDS: dict[str, Any] = {"bundle": BundleSource}
-CSV_KINDS = {"bundle"}  # kinds that read CSV files and take the reader's limits (`limits=`)
-
-
-class ManifestError(ValueError):
-    pass
+register_kind("bundle", BundleSource, reads_csv=True)
 
 
 def taxonomy_source(limits: CsvLimits | None = None) -> BundleSource:
@@ -34,14 +31,7 @@ def taxonomy_source(limits: CsvLimits | None = None) -> BundleSource:
     return BundleSource(TAXONOMY_FEED, TAXONOMY_DIR, ignore=(SECTOR_MAP_FILE, TAXONOMY_NOTES), limits=limits)
 
 
-def register_kind(name: str, factory: Any, *, reads_csv: bool = False) -> None:
-    """Register a source kind; `reads_csv`: its factory takes `limits` (ingest.csv_rows)."""
-    KINDS[name] = factory
-    if reads_csv:
-        CSV_KINDS.add(name)
-
-
-def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[Any]:
+def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[Source]:
     """The sources a manifest declares, the taxonomy first. With `settings`, the CSV-reading
     kinds get that run's reader limits; without, they read the process's settings."""
     path = Path(path or DEFAULT_MANIFEST)
@@ -50,7 +40,7 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError:
         raise ManifestError(f"no manifest at {path}") from None
-    _load_optional_kinds()
+    load_kinds()
     sources = [taxonomy_source(limits)]
     names = {TAXONOMY_FEED}
     for i, entry in enumerate(spec.get("sources") or [], 1):
@@ -72,7 +62,7 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
     return sources
 
 
-def _load_optional_kinds() -> None:
+def load_kinds() -> None:
     """Kinds written as separate modules register themselves when imported."""
     import importlib
     import pkgutil

@@ -16,8 +16,8 @@ from typing import Any
 
 from ingest.csv_rows import CsvLimits, read_csv
 from ingest.records import Batch, ReadWarning, Rejection
-from ingest.sources import register_kind
 from ingest.sources.mapping import Mapping, key_columns, referenced_columns
+from ingest.sources.registry import register_kind
 from kg.schema import Schema
 
 

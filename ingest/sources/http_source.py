@@ -20,9 +20,9 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ingest.records import Batch, Rejection
-from ingest.sources import ManifestError, register_kind
 from ingest.sources.json_source import records_at
 from ingest.sources.mapping import Mapping, lookup
+from ingest.sources.registry import ManifestError, register_kind
 from kg.schema import Schema
 
 log = logging.getLogger("stakegraph.sources.http")

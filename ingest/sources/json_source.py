@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.records import Batch, Rejection
-from ingest.sources import register_kind
 from ingest.sources.mapping import Mapping, lookup
+from ingest.sources.registry import register_kind
 from kg.schema import Schema
 
 

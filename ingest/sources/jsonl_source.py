@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.records import Batch, Rejection
-from ingest.sources import register_kind
 from ingest.sources.json_source import JsonSource
+from ingest.sources.registry import register_kind
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any
 from ingest.cell_rules import ControlCharacter, is_prose, screen
 from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
 from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
-from ingest.sources import ManifestError
+from ingest.sources.registry import ManifestError
 from kg.schema import Schema, SchemaError, coerce_value, load_schema
 
 TEMPLATE_RE = re.compile(r"\{([^{}|]+)(?:\|([a-z_]+))?\}")

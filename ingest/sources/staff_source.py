@@ -3,7 +3,7 @@
 Treating the whole edit history as one more (complete) source means a refresh re-applies it
 every time, so a refresh can never undo a staff edit, and an edit made while a refresh runs is
 applied by the next write. Values from this feed are marked in `staff_fields` and win over
-every other source (ingest.refresh.write_nodes).
+every other source (ingest.graph_diff.write_nodes).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.records import Batch, NodeRecord, Rejection
-from ingest.sources import register_kind
+from ingest.sources.registry import register_kind
 from kg.schema import Schema
 
 FRONT_KEYS = {"title", "date", "published", "url", "language", "lang", "source", "publisher"}

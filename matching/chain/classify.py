@@ -21,6 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from kg.schema import SECTOR_MAP_FILE, TAXONOMY_DIR
+
 __all__ = [
     "FULL_MARGIN",
     "FULL_TEXT_COSINE",
@@ -32,8 +34,7 @@ __all__ = [
     "load_source_map",
 ]
 
-TAXONOMY_DIR = Path(__file__).resolve().parents[2] / "kg" / "taxonomy"
-SOURCE_MAP_PATH = TAXONOMY_DIR / "source_sector_map.csv"
+SOURCE_MAP_PATH = TAXONOMY_DIR / SECTOR_MAP_FILE
 #: `extra` keys that can hold a source industry label (a key naming a scheme pins the scheme).
 LABEL_KEY = re.compile(r"industry|sector|行业|csrc|tushare|stock_kg", re.IGNORECASE)
 #: Below this cosine the text is about something the taxonomy does not name: no tag.

@@ -44,7 +44,7 @@ LEADER_MIN_STANDING = 0.7
 
 def resolve_region(view: GraphView, text: str | None, settings: Settings) -> str:
     """A Region id from an id or any of its names ('cn-js-wuxi', 'Wuxi', '无锡', '无锡市')."""
-    from ingest.places import Gazetteer
+    from kg.places import Gazetteer
 
     text = (text or settings.home_region).strip()
     node = view.get(text)

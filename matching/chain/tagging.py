@@ -31,7 +31,7 @@ import numpy as np
 from matching.chain.classify import SourceMap, Tag, TextClassifier, classify_text, load_source_map
 
 if TYPE_CHECKING:
-    from ingest.refresh import Context
+    from kg.run import RunContext
 
 __all__ = [
     "TAGGER_SOURCE",
@@ -51,7 +51,7 @@ TAGGED_LABELS = ("Organization", "Project")
 SOURCE_TAG_SUFFICIENT = 0.8
 
 
-def _active_in(ctx: Context) -> dict[tuple[str, str], dict[str, Any]]:
+def _active_in(ctx: RunContext) -> dict[tuple[str, str], dict[str, Any]]:
     edges = {
         e["_pair"]: e
         for key, e in ctx.existing_edges.items()
@@ -71,7 +71,7 @@ def _is_ours(edge: dict[str, Any]) -> bool:
 
 
 def _sector_classifier(
-    ctx: Context, sectors: dict[str, Any], parent: dict[str, str]
+    ctx: RunContext, sectors: dict[str, Any], parent: dict[str, str]
 ) -> TextClassifier | None:
     from matching.index import VectorIndex
     from matching.vectors import VECTORS_DIR
@@ -97,14 +97,14 @@ def _subtree(children: dict[str, set[str]], roots: set[str]) -> set[str]:
     return out
 
 
-def propose_tags(ctx: Context) -> dict[str, list[Tag]]:
+def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
     """The derived tags every untagged entity earns now (pure: reads ctx, writes nothing).
 
     'Untagged' means no curated tag in the taxonomy tree: an organisation a source tagged only
     with the source's own sector ('电子器件', a Sector node outside kg/taxonomy) is tagged here,
     its source sector's name read as a source label.
     """
-    from ingest.sources import TAXONOMY_FEED
+    from kg.schema import TAXONOMY_FEED
     from matching.embed import EmbeddingCache, make_embedder
     from matching.vectors import embedder_spec, node_text
 
@@ -174,9 +174,9 @@ def propose_tags(ctx: Context) -> dict[str, list[Tag]]:
     return {k: v for k, v in proposals.items() if v}
 
 
-def tag_sectors(ctx: Context) -> None:
+def tag_sectors(ctx: RunContext) -> None:
     """Refresh derive step (after build_vectors): write derived ACTIVE_IN edges and `sector_tags`."""
-    from ingest.refresh import content_hash
+    from kg.run import content_hash
 
     proposals = propose_tags(ctx)
     existing = _active_in(ctx)
@@ -234,13 +234,13 @@ def tag_sectors(ctx: Context) -> None:
     )
 
 
-def _settle_adopted(ctx: Context, existing: dict[tuple[str, str], dict[str, Any]]) -> None:
+def _settle_adopted(ctx: RunContext, existing: dict[tuple[str, str], dict[str, Any]]) -> None:
     """A tag we derived that a source now also states is the source's fact: no longer `extracted`.
 
     write_edges keeps an edge's old properties when a source restates it, so without this the
     curated edge would still carry our `extracted` flag and confidence.
     """
-    from ingest.refresh import content_hash
+    from kg.run import content_hash
 
     rows = []
     for (s, t), e in sorted(existing.items()):
@@ -255,9 +255,9 @@ def _settle_adopted(ctx: Context, existing: dict[tuple[str, str], dict[str, Any]
         ctx.writer.upsert_edges("ACTIVE_IN", rows)
 
 
-def _write_sector_tags(ctx: Context, proposals: dict[str, list[Tag]]) -> None:
+def _write_sector_tags(ctx: RunContext, proposals: dict[str, list[Tag]]) -> None:
     """Keep `sector_tags` and the node's content hash in step, so the next run sees no change."""
-    from ingest.refresh import node_content_hash
+    from kg.run import node_content_hash
     from kg.store import Node
 
     spec = ctx.schema.label("Organization").props

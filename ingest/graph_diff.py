@@ -1,158 +1,29 @@
-"""The refresh: read sources, resolve, diff against the graph, write what changed, derive indexes.
+"""The diff of a run's records against the graph, and its write: the ingest steps of a refresh.
 
-`stakegraph load DIR`, `stakegraph refresh` and the set-up command all run `run_refresh`; only
-the list of sources differs. Everything happens inside one graph writer, so a killed run
-publishes nothing and the next run starts from the last published graph.
+In order (jobs/refresh.py lists them): `snapshot` reads the graph's nodes once, resolution merges
+records (ingest.resolve), `link_places` turns city / province cells into LOCATED_IN edges,
+`write_nodes` and `write_edges` write what was added or changed (unchanged facts only get
+last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
 import json
-import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from ingest.changelog import ChangeLog
-from ingest.gcpause import gc_paused
-from ingest.places import Gazetteer
+from ingest.context import Context
+from ingest.derived_names import name_keys
 from ingest.progress import progress
-from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
-from ingest.runs import new_run_id, save_run
+from ingest.records import EdgeRecord, NodeRecord, Rejection
 from ingest.sources.staff_source import STAFF_FEED
-from kg.backends import open_writer
-from kg.schema import Schema, load_schema
-from kg.settings import Settings
-from kg.store import GraphWriter, Node
+from kg.gcpause import gc_paused
+from kg.places import Gazetteer
+from kg.run import BOOKKEEPING, content_hash, node_content_hash
+from kg.schema import Schema, SchemaError
+from kg.store import Node
 
-log = logging.getLogger("stakegraph.refresh")
-BOOKKEEPING = {"first_seen", "last_seen", "status", "feeds", "content_hash", "staff_fields"}
-
-
-class Source(Protocol):
-    name: str
-
-    def read(self, schema: Schema) -> Batch: ...
-
-
-class RejectedAbort(RuntimeError):
-    """--strict: rows were rejected, so nothing was written."""
-
-
-@dataclass
-class Context:
-    """What the steps of one run share."""
-
-    settings: Settings
-    schema: Schema
-    writer: GraphWriter
-    log: ChangeLog
-    run_id: str
-    batch: Batch
-    existing: dict[str, Node] = field(default_factory=dict)
-    redirects: dict[str, str] = field(default_factory=dict)  # merged record/node id -> surviving id
-    touched: set[str] = field(default_factory=set)  # node ids added or changed this run
-    existing_edges: dict[str, dict[str, Any]] = field(default_factory=dict)
-    edges_read: bool = False  # existing_edges holds the graph's edges (read_existing_edges)
-    rebuild: set[str] = field(default_factory=set)  # nodes whose merge was undone: rebuilt from their records
-
-
-Step = Callable[[Context], None]
-
-
-def content_hash(props: dict[str, Any]) -> str:
-    payload = {k: v for k, v in props.items() if k not in BOOKKEEPING and v not in (None, "", [])}
-    return hashlib.sha1(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-
-
-NODE_HASHED_PROVENANCE = ("extra", "sources", "record_ids")
-
-
-def node_content_hash(props: dict[str, Any], spec: dict[str, Any]) -> str:
-    """What a node's change detection covers: its declared properties, extra source columns,
-    sources and record ids. Derive steps that set a property call this too, so the next run
-    sees no change."""
-    return content_hash(
-        {k: v for k, v in props.items() if (k in spec and spec[k].hashed) or k in NODE_HASHED_PROVENANCE}
-    )
-
-
-def run_refresh(
-    settings: Settings,
-    sources: Sequence[Source],
-    *,
-    strict: bool = False,
-    steps: Sequence[Step] | None = None,
-    derive: Sequence[Step] | None = None,
-    wait_s: float = 0,
-) -> ChangeLog:
-    """Run every source, then resolution, then the diff and write, then derived data."""
-    from ingest.sources.staff_source import StaffSource
-
-    schema = load_schema()
-    run_id = new_run_id()
-    sources = [*sources, StaffSource(settings)]  # last, so staff values are applied over the sources
-    changelog = ChangeLog(run_id, time.strftime("%Y-%m-%dT%H:%M:%S"))
-    batch = Batch()
-    for source in progress(sources, "reading sources", unit="source"):
-        t0 = time.perf_counter()
-        with gc_paused():  # a million edge records, no cycles among them
-            batch.extend(source.read(schema))
-        changelog.timings[f"read:{source.name}"] = round(time.perf_counter() - t0, 3)
-        log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
-    changelog.feeds = sorted(batch.feeds)
-    changelog.warnings = [w.as_dict() for w in batch.warnings]
-    for w in batch.warnings[:50]:  # the summary and the run's JSON carry them all
-        log.info("warning %s", w)
-    if strict and batch.rejected:
-        changelog.rejected = [r.as_dict() for r in batch.rejected]
-        changelog.status = "aborted"
-        raise RejectedAbort("\n".join(str(r) for r in batch.rejected[:50]))
-    with open_writer(settings, purpose=f"refresh {run_id}", wait_s=wait_s) as writer:
-        ctx = Context(settings, schema, writer, changelog, run_id, batch)
-        try:
-            for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
-                t0 = time.perf_counter()
-                step(ctx)
-                changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
-                log.info("step %s: %.1f s", step.__name__, changelog.timings[step.__name__])
-                # The snapshot and the diff hold millions of dicts for the whole run: left to the
-                # collector, each full collection rescans them all (seconds each at 1M edges).
-                gc.freeze()
-        finally:
-            gc.unfreeze()
-        changelog.rejected = [r.as_dict() for r in batch.rejected]
-        changelog.status = "ok" if not batch.rejected else "ok, with rejected rows"
-        changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
-        (writer.data_dir / "last_run.json").write_text(changelog.to_json(), encoding="utf-8")
-    save_run(settings, changelog)
-    return changelog
-
-
-def default_steps() -> list[Step]:
-    from ingest.resolution_step import resolve_entities
-    from ingest.resolve.step import move_merged_nodes
-
-    try:  # text extraction proposes MENTIONS and candidate PARTNERS_WITH edges from documents
-        from ingest.extract.step import extract_mentions
-    except ImportError:
-        extract = []
-    else:
-        extract = [extract_mentions]
-    return [snapshot, resolve_entities, link_places, write_nodes, move_merged_nodes, *extract, write_edges, mark_unseen]
-
-
-def default_derive() -> list[Step]:
-    """Derived data published with the graph: matching's embeddings and indexes, when present."""
-    try:
-        from matching.derive import DERIVE_STEPS
-    except ImportError:
-        return []
-    return list(DERIVE_STEPS)
+__all__ = ["link_places", "mark_unseen", "snapshot", "write_edges", "write_nodes"]
 
 
 @gc_paused()
@@ -223,8 +94,6 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
 
 @gc_paused()
 def write_nodes(ctx: Context) -> None:
-    from ingest.derived_names import name_keys
-
     groups: dict[str, list[NodeRecord]] = defaultdict(list)
     for rec in ctx.batch.nodes:
         groups[ctx.redirects.get(rec.id, rec.id)].append(rec)
@@ -287,25 +156,9 @@ def write_nodes(ctx: Context) -> None:
 
 
 @gc_paused()
-def read_existing_edges(ctx: Context) -> dict[str, dict[str, Any]]:
-    """The graph's edges by key ("source|TYPE|target"), each its properties plus `_pair`, read
-    once per run, after merged nodes moved their edges: extraction looks up curated pairs in
-    them and write_edges diffs against them (reading a million edges twice cost seconds)."""
-    if not ctx.edges_read:
-        existing: dict[str, dict[str, Any]] = {}
-        for rel in ctx.schema.relationships:
-            for edges in ctx.writer.iter_edges(rel, batch_size=50_000):
-                for e in edges:
-                    e.props["_pair"] = (e.source_id, e.target_id)  # the batch's own dicts: no copy
-                    existing[e.props.get("id") or f"{e.source_id}|{rel}|{e.target_id}"] = e.props
-        ctx.existing_edges, ctx.edges_read = existing, True
-    return ctx.existing_edges
-
-
-@gc_paused()
 def write_edges(ctx: Context) -> None:
     """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
-    existing = read_existing_edges(ctx)
+    existing = ctx.read_edges()
     merged: dict[str, dict[str, Any]] = {}
     for rec in ctx.batch.edges:
         s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
@@ -316,11 +169,10 @@ def write_edges(ctx: Context) -> None:
             which = "source_id" if ends[0] is None else "target_id"
             ctx.batch.rejected.append(Rejection(rec.feed, file, row_no, which, "edge to an unknown node", s if ends[0] is None else t))
             continue
-        rel = ctx.schema.relationships[rec.type]
-        if not rel.allows(ends[0].label, ends[1].label):
-            allowed = "; ".join(f"{a}->{b}" for a, b in rel.ends)
-            ctx.batch.rejected.append(Rejection(rec.feed, file, row_no, "type",
-                                                f"{rec.type} cannot join {ends[0].label} to {ends[1].label} (allowed: {allowed})"))
+        try:
+            rel = ctx.schema.check_edge(rec.type, ends[0].label, ends[1].label)
+        except SchemaError as exc:
+            ctx.batch.rejected.append(Rejection(rec.feed, file, row_no, exc.field, exc.reason))
             continue
         if rel.symmetric and t < s:
             s, t = t, s

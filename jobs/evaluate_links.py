@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.refresh import Context, default_steps, run_refresh
+from ingest.context import Context
 from ingest.sources import taxonomy_source
 from ingest.sources.bundle_source import BundleSource
+from jobs.refresh import default_steps, run_refresh
 from kg.backends import open_view
 from kg.lookup import resolve_id
 from kg.settings import load_settings

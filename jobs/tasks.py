@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from ingest.changelog import ChangeLog
 from ingest.csv_rows import CsvLimits
-from ingest.refresh import run_refresh
 from ingest.sources import load_manifest, taxonomy_source
 from ingest.sources.bundle_source import BundleSource
+from jobs.refresh import run_refresh
 from kg.backends import current_version, open_writer
+from kg.changelog import ChangeLog
 from kg.settings import Settings
 from kg.workspace import ADMIN_PASSWORD_FILE, SECRET_KEY_FILE, Workspace, write_private
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from stakegraph_cli.main import ARGUMENTS, command
+from stakegraph_cli.registry import ARGUMENTS, command
 
 
 @command("recommend", "ranked partner recommendations for a project (or sector / organisation)")

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from stakegraph_cli.main import ARGUMENTS, command
+from stakegraph_cli.registry import ARGUMENTS, command
 
 
 @command("cypher", "run one read-only Cypher query (time limit and row cap from the settings)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 
-from stakegraph_cli.main import ARGUMENTS, command
+from stakegraph_cli.registry import ARGUMENTS, command
 
 
 @command("resolve", "entity resolution: --explain ID shows the evidence; --same/--not-same A B record a decision")

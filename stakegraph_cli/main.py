@@ -8,20 +8,10 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from kg.settings import load_settings
-
-COMMANDS: dict[str, tuple[Callable, str]] = {}
-
-
-def command(name: str, help: str):
-    def wrap(fn: Callable) -> Callable:
-        COMMANDS[name] = (fn, help)
-        return fn
-
-    return wrap
+from stakegraph_cli.registry import ARGUMENTS, COMMANDS, command
 
 
 def _print_json(obj: object) -> None:
@@ -154,7 +144,7 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strict", action="store_true", help="abort before writing if any row is rejected")
 
 
-ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
+ARGUMENTS.update({
     "load": lambda p: (p.add_argument("dir", help="bundle folder"), _run_args(p)),
     "refresh": lambda p: (p.add_argument("--manifest", help="sources manifest (default data/sources.yaml)"), _run_args(p)),
     "stats": lambda p: p.add_argument("--json", action="store_true", help="one JSON object, sorted keys"),
@@ -171,7 +161,7 @@ ARGUMENTS: dict[str, Callable[[argparse.ArgumentParser], None]] = {
         p.add_argument("arg", nargs="?", help="user (create) or token / token id (revoke)"),
         p.add_argument("--name", default="api", help="a label for the token"),
     ),
-}
+})
 
 
 def main(argv: list[str] | None = None) -> int:

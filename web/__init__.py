@@ -18,10 +18,10 @@ import secrets
 from typing import Any
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
 from kg.settings import load_settings
 from kg.workspace import SECRET_KEY_FILE, protect_private_files
+from web.extensions import csrf
 
 # "module:attribute" of each blueprint, registered in this order.
 BLUEPRINTS: list[str] = [
@@ -51,7 +51,6 @@ FAVICON = (
     "data:image/svg+xml,%3Csvg%20xmlns%3D%22http%3A//www.w3.org/2000/svg%22%20viewBox%3D%220%200%2032%2032%22%3E%3Crect%20width%3D%2232%22%20height%3D%2232%22%20rx%3D%226%22%20fill%3D%22%2314233a%22/%3E%3Cg%20stroke%3D%22%238fb4ff%22%20stroke-width%3D%222%22%3E%3Cline%20x1%3D%229%22%20y1%3D%2210%22%20x2%3D%2222%22%20y2%3D%229%22/%3E%3Cline%20x1%3D%229%22%20y1%3D%2210%22%20x2%3D%2216%22%20y2%3D%2223%22/%3E%3Cline%20x1%3D%2222%22%20y1%3D%229%22%20x2%3D%2216%22%20y2%3D%2223%22/%3E%3C/g%3E%3Cg%20fill%3D%22%23fff%22%3E%3Ccircle%20cx%3D%229%22%20cy%3D%2210%22%20r%3D%223.5%22/%3E%3Ccircle%20cx%3D%2222%22%20cy%3D%229%22%20r%3D%223%22/%3E%3Ccircle%20cx%3D%2216%22%20cy%3D%2223%22%20r%3D%224%22/%3E%3C/g%3E%3C/svg%3E"
 )
 
-csrf = CSRFProtect()
 log = logging.getLogger("stakegraph.web")
 
 

@@ -25,10 +25,10 @@ from flask import Blueprint, Response, abort, g, jsonify, render_template, reque
 from kg.console import EXAMPLES, ConsoleStopped, history, parse_param, record_history, run_console_query
 from kg.results import result_csv, result_json
 from kg.store import QueryRefused, QueryResult, StoreError
-from web import csrf
 from web.api import api_auth, json_error
 from web.auth import PUBLIC_ENDPOINTS, current_user, roles_required
 from web.downloads import attachment
+from web.extensions import csrf
 from web.i18n import lang
 from web.state import settings, workspace
 

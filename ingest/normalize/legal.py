@@ -16,7 +16,7 @@ _HAN_RE = re.compile(f"[{_HAN}]")
 # A token is a run of Han characters or a run of other letters/digits (any script, so Korean
 # or Japanese names survive); hyphens and apostrophes inside a Latin word keep it whole.
 _TOKEN_RE = re.compile(f"[{_HAN}]+|(?:[^\\W_{_HAN}]|['’\\-](?=[^\\W_{_HAN}]))+")
-_BRACKET_RE = re.compile(r"\(([^()]*)\)")
+BRACKET_RE = re.compile(r"\(([^()]*)\)")
 STOPWORDS = frozenset({"of", "and", "the", "for", "de", "&"})
 _LONGEST_ZH = 8  # longest Chinese legal form we look for, in characters
 _LONGEST_EN = 4  # longest English legal form, in words
@@ -27,7 +27,8 @@ def is_chinese(s: str) -> bool:
     return bool(_HAN_RE.search(s or ""))
 
 
-def _word(token: str) -> str:
+def joined_word(token: str) -> str:
+    """A token with its inner hyphens and apostrophes dropped (co-op, O'Neil), so both spellings meet."""
     if "-" in token or "'" in token or "’" in token:
         return re.sub(r"['’\-]", "", token)
     return token
@@ -49,14 +50,14 @@ def tokenize(text: str) -> list[str]:
 @lru_cache(maxsize=200_000)
 def raw_tokens(s: str) -> tuple[str, ...]:
     """Tokens of the cleaned name with boilerplate brackets dropped, legal forms still there."""
-    return tuple(tokenize(_drop_boilerplate_brackets(clean_text(s))))
+    return tuple(tokenize(drop_boilerplate_brackets(clean_text(s))))
 
 
-def _drop_boilerplate_brackets(text: str) -> str:
+def drop_boilerplate_brackets(text: str) -> str:
     if "(" not in text:
         return text
     v = vocabulary()
-    return _BRACKET_RE.sub(lambda m: " " if m.group(1).strip() in v.boilerplate else m.group(0), text)
+    return BRACKET_RE.sub(lambda m: " " if m.group(1).strip() in v.boilerplate else m.group(0), text)
 
 
 def _strip_legal_tokens_once(tokens: list[str]) -> list[str]:
@@ -73,7 +74,7 @@ def _strip_legal_tokens_once(tokens: list[str]) -> list[str]:
                 rest = last[:-size]
                 return [*tokens[:-1], rest] if rest else tokens[:-1]
         return tokens
-    words = tuple(_word(t) for t in tokens[-_LONGEST_EN - 1:])
+    words = tuple(joined_word(t) for t in tokens[-_LONGEST_EN - 1:])
     for size in range(min(len(words) - 1 if len(words) == len(tokens) else len(words), _LONGEST_EN), 0, -1):
         if words[-size:] in v.legal_en_set:
             return tokens[:-size]
@@ -85,20 +86,20 @@ def _strip_legal_tokens_once(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _strip_legal_tokens(tokens: list[str]) -> list[str]:
+def strip_legal_tokens(tokens: list[str]) -> list[str]:
     while (shorter := _strip_legal_tokens_once(tokens)) != tokens:
         tokens = shorter
     return tokens
 
 
 @lru_cache(maxsize=200_000)
-def _legal_stripped_tokens(s: str) -> tuple[str, ...]:
-    return tuple(_strip_legal_tokens(list(raw_tokens(s))))
+def legal_stripped_tokens(s: str) -> tuple[str, ...]:
+    return tuple(strip_legal_tokens(list(raw_tokens(s))))
 
 
 def strip_legal_forms(s: str) -> str:
     """The cleaned name without legal-form suffixes, words separated by single spaces."""
-    return " ".join(_legal_stripped_tokens(s))
+    return " ".join(legal_stripped_tokens(s))
 
 
 def normalize_org_name(s: str) -> str:
@@ -109,6 +110,6 @@ def normalize_org_name(s: str) -> str:
     >>> normalize_org_name("中芯國際集成電路製造有限公司")
     '中芯国际集成电路制造'
     """
-    return "".join(_word(t) for t in _legal_stripped_tokens(s))
+    return "".join(joined_word(t) for t in legal_stripped_tokens(s))
 
 

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from ingest.normalize.legal import (
-    _BRACKET_RE,
+    BRACKET_RE,
     STOPWORDS,
-    _drop_boilerplate_brackets,
-    _legal_stripped_tokens,
-    _strip_legal_tokens,
-    _word,
+    drop_boilerplate_brackets,
     is_chinese,
+    legal_stripped_tokens,
     normalize_org_name,
     raw_tokens,
+    strip_legal_tokens,
     tokenize,
+    joined_word,
 )
 from ingest.normalize.vocab import clean_text, latin_words, vocabulary
 
@@ -216,17 +216,17 @@ def parse_name(s: str) -> NameParts:
     key = normalize_org_name(s)
     cleaned = clean_text(s)
     extra = _extras(cleaned)
-    text = _drop_boilerplate_brackets(cleaned)
+    text = drop_boilerplate_brackets(cleaned)
     qualifier = None
-    for m in _BRACKET_RE.finditer(text):
+    for m in BRACKET_RE.finditer(text):
         r = _region_of_text(m.group(1))
         if r is not None:
             qualifier = qualifier or r.id
             text = text.replace(m.group(0), " ")
-    tokens = _strip_legal_tokens(tokenize(text)) if qualifier else list(_legal_stripped_tokens(s))
+    tokens = strip_legal_tokens(tokenize(text)) if qualifier else list(legal_stripped_tokens(s))
     if is_chinese(key):
-        return _parse_zh(key, "".join(_word(t) for t in tokens), qualifier, extra)
-    return _parse_latin(key, [_word(t) for t in tokens], qualifier, acronyms(s), extra)
+        return _parse_zh(key, "".join(joined_word(t) for t in tokens), qualifier, extra)
+    return _parse_latin(key, [joined_word(t) for t in tokens], qualifier, acronyms(s), extra)
 
 
 _LATIN = re.compile(r"[a-z0-9]")
@@ -322,10 +322,10 @@ def acronyms(s: str) -> frozenset[str]:
     if is_chinese(s):
         return frozenset()
     v = vocabulary()
-    raw = [t for t in raw_tokens(s) if _word(t) not in STOPWORDS]
+    raw = [t for t in raw_tokens(s) if joined_word(t) not in STOPWORDS]
     if len(raw) < 2:
         return frozenset()
-    words = [_word(t) for t in raw]
+    words = [joined_word(t) for t in raw]
     whole = [t[0] for t in raw]
     parts = ["".join(p[0] for p in re.split(r"[-'’]", t) if p) if t != w else t[0] for t, w in zip(raw, words,
                                                                                                strict=True)]

@@ -11,7 +11,6 @@ means: of the links joining two records kept apart, the weakest is the one left 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ingest.resolve.blocking import block_keys
@@ -19,19 +18,12 @@ from ingest.resolve.decisions import Decision, DecisionTable, Judgement, Origin
 from ingest.resolve.features import RecordFeatures, features
 from ingest.resolve.incremental import ResolveState, fingerprint, plan_pairs, record_hash
 from ingest.resolve.keys import CREDIT, exclusive_groups, key_conflicts
-from ingest.resolve.resolution import Resolution
+from ingest.resolve.resolution import Clustering, Resolution
 from ingest.resolve.score import Evidence, compare
 from ingest.resolve.settings import ResolveSettings
 from kg.gcpause import gc_paused
 
 __all__ = ["Clustering", "cluster_decisions", "resolve"]
-
-
-@dataclass(frozen=True)
-class Clustering:
-    clusters: tuple[tuple[str, ...], ...]  # each sorted; clusters in order of their first id
-    used: tuple[Decision, ...]  # the 'same' rows that joined two clusters
-    refused: tuple[tuple[Decision, str], ...]  # 'same' rows left out, with why
 
 
 def _edge_order(d: Decision) -> tuple:

@@ -19,10 +19,9 @@ from ingest.resolve.keys import RecordKeys, split_values
 from ingest.resolve.settings import ResolveSettings
 
 if TYPE_CHECKING:
-    from ingest.resolve.cluster import Clustering
     from ingest.resolve.incremental import ResolveState
 
-__all__ = ["Entity", "Explanation", "Resolution"]
+__all__ = ["Clustering", "Entity", "Explanation", "Resolution"]
 
 
 def _unique(values) -> tuple[str, ...]:
@@ -129,6 +128,17 @@ def _retired_ids(previous: Mapping[str, str], canonical_of: Mapping[str, str]) -
         elif old_canonical in survivors:  # its canonical record left too
             out[old_id] = canonical_of[min(survivors[old_canonical])]
     return out
+
+
+@dataclass(frozen=True)
+class Clustering:
+    """The clusters union-find made of the decision table (ingest.resolve.cluster), kept by the
+    Resolution built from them: which 'same' rows joined clusters and which were refused, and why."""
+
+
+    clusters: tuple[tuple[str, ...], ...]  # each sorted; clusters in order of their first id
+    used: tuple[Decision, ...]  # the 'same' rows that joined two clusters
+    refused: tuple[tuple[Decision, str], ...]  # 'same' rows left out, with why
 
 
 class Resolution:

@@ -17,9 +17,24 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Setting:
+    """One setting: its name, typed default, doc line and environment variable.
+
+    The type is the default's unless given: int, float, bool, str, or tuple (a list of strings,
+    comma-separated in the environment).
+    """
+
     name: str
     default: Any
     help: str
+    type: type = type(None)
+
+    def __post_init__(self) -> None:
+        if self.type is type(None):
+            object.__setattr__(self, "type", type(self.default))
+
+    @property
+    def env(self) -> str:
+        return f"STAKEGRAPH_{self.name.upper()}"
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -71,6 +86,62 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_json_depth", 100, "Deepest nesting of a JSON request body; a deeper one gets 413 before it is parsed (deep nesting would exhaust the parser's recursion)."),
 )
 
+# The vector index (matching.index): the refresh job, the web app and the ANN bench agree on these.
+SETTINGS += (
+    Setting("ann_flat_max", 50_000, "Up to this many vectors the index is exact (IndexFlatIP); above it, HNSW."),
+    Setting("ann_hnsw_m", 32, "HNSW neighbours per node: recall and memory grow with it (~2*M*4 bytes a vector)."),
+    Setting("ann_ef_construction", 80, "HNSW build beam width: higher builds slower and a better graph."),
+    Setting("ann_ef_search", 96, "HNSW query beam width (raised to k when k is larger): recall vs latency."),
+    Setting("ann_rebuild_fraction", 0.2, "Rebuild when removed-but-stored vectors exceed this share of the index."),
+    Setting("ann_threads", 0, "OpenMP threads for FAISS; 0 leaves FAISS's default (all cores)."),
+    Setting("embed_threads", 0, "CPU threads for model inference; 0 uses every core."),
+)
+
+# Entity resolution (ingest.resolve): every threshold and weight, so a reviewer tuning precision
+# against recall finds the knobs together. What scores is fingerprinted with each resolution run
+# (ingest.resolve.incremental), so changing one rescores every pair and a run stays reproducible.
+SETTINGS += (
+    Setting('resolve_same_threshold', 0.8, 'Score at or above which two records are judged the same.'),
+    Setting('resolve_unsure_threshold', 0.6, "Score at or above which a pair is kept as 'unsure' for review."),
+    Setting('resolve_max_block_size', 40, 'Blocks larger than this are skipped as uninformative.'),
+    Setting('resolve_name_exact', 1.0, 'Normalised names equal (legal forms, case, script variants ignored)'),
+    Setting('resolve_name_base', 0.95, 'Names equal once leading/bracketed place names are removed.'),
+    Setting('resolve_short_name', 0.9, 'One Chinese name is a prefix or listed contraction of the other (>= 3 chars)'),
+    Setting('resolve_abbreviation', 0.85, "One Chinese name's characters appear in order in the other (紫光国微)"),
+    Setting('resolve_core_same_industry', 0.9, 'Same distinctive core and agreeing industry words.'),
+    Setting('resolve_core_compatible', 0.85, 'Same core (>= 3 chars), one side has no industry words.'),
+    Setting('resolve_core_compatible_short', 0.7, 'Same short core (2 chars), one side without industry words.'),
+    Setting('resolve_pinyin_name', 0.95, 'Pinyin of the Chinese name equals the romanised name.'),
+    Setting('resolve_pinyin_core_same_industry', 0.9, 'Pinyin of the Chinese core equals the Latin core, industries agree.'),
+    Setting('resolve_pinyin_core_compatible', 0.75, 'Pinyin core equal, one side without industry words (平安 ~ Ping An Bank)'),
+    Setting('resolve_pinyin_initials', 0.6, 'Pinyin initials of the Chinese core equal a Latin acronym (review only)'),
+    Setting('resolve_acronym', 0.85, 'A Latin acronym (3-6 letters) equals the initials of the other name.'),
+    Setting('resolve_fuzzy_weight', 0.9, 'Multiplier on rapidfuzz token_sort_ratio for Latin names.'),
+    Setting('resolve_fuzzy_short_weight', 0.6, 'Multiplier instead when a name is shorter than fuzzy_min_length.'),
+    Setting('resolve_fuzzy_min_length', 8, 'Below this many characters, edit similarity is unreliable.'),
+    Setting('resolve_partial_weight', 0.8, 'Multiplier on partial_ratio (only for names of >= partial_min_length)'),
+    Setting('resolve_partial_min_length', 12, 'Shorter names never score by substring.'),
+    Setting('resolve_one_core_factor', 0.5, 'Multiplier on fuzzy similarity when only one name has a distinctive core.'),
+    Setting('resolve_fuzzy_min_core', 5, 'Latin cores shorter than this must be equal for fuzzy evidence (acm vs lam research)'),
+    Setting('resolve_fuzzy_zh_weight', 0.7, 'Multiplier on character ratio for Chinese names (cores differ: 长电 vs 长城)'),
+    Setting('resolve_industry_conflict_cap', 0.4, 'Cap when both names carry industry words that never agree.'),
+    Setting('resolve_industry_differ_cap', 0.75, 'Cap when industry words differ, generic on one side (Information vs Software)'),
+    Setting('resolve_region_conflict_factor', 0.7, "Multiplier when the names' places differ (上海 vs 无锡, and 江阴 vs 无锡 though one lies in the other)"),
+    Setting('resolve_stock_conflict_cap', 0.3, 'Cap when both have codes on the same market and none is shared.'),
+    Setting('resolve_qualifier_cap', 0.65, 'Cap when only one name carries a place qualifier (华虹半导体(无锡): a subsidiary)'),
+    Setting('resolve_empty_core_cap', 0.5, 'Cap on fuzzy similarity of names made only of generic words that differ.'),
+    Setting('resolve_place_bound_cap', 0.7, 'Cap on evidence short of an exact name or pinyin for governments, zones, universities (review only)'),
+    Setting('resolve_contradiction_cap', 0.5, 'Cap when names look alike but the records contradict: different numbers (基金 vs 基金二期), a parent and its unit (中国科学院 vs its 研究所), a government of another place, a local unit (SK hynix Wuxi), different registered names, a group vs a listed company; judged not the same.'),
+    Setting('resolve_city_agree', 0.05, "Bonus when the records' cities are the same (one inside the other: neither)"),
+    Setting('resolve_city_conflict', -0.2, "Penalty when the records' cities differ (neither contains the other)"),
+    Setting('resolve_sector_overlap', 0.05, 'Bonus when the records share a sector.'),
+    Setting('resolve_sector_disjoint', -0.05, 'Penalty when both list sectors and none is shared.'),
+    Setting('resolve_kind_conflict', -0.3, 'Penalty when the kinds differ (company vs university)'),
+    Setting('resolve_place_bound_kinds', ('government_body', 'government', 'park', 'university'), 'Kinds merged only on an exact name, alias or code.'),
+    Setting('resolve_listed_kinds', ('listed_company',), 'Kinds that count as listed without a stock code.'),
+    Setting('resolve_canonical_prefixes', ('stock-',), 'Record-id prefixes preferred as canonical id.'),
+)
+
 _BY_NAME = {s.name: s for s in SETTINGS}
 _ENV_ALIASES = {"neo4j_uri": "NEO4J_URI", "neo4j_user": "NEO4J_USER", "neo4j_password": "NEO4J_PASSWORD"}
 
@@ -98,10 +169,18 @@ class Settings:
         return Settings({**self._values, **changes})
 
 
+def setting_row(name: str) -> Setting:
+    """A setting's row of the table (modules that keep a typed view of a section read it)."""
+    return _BY_NAME[name]
+
+
 def _convert(setting: Setting, raw: Any) -> Any:
-    kind = type(setting.default)
+    kind = setting.type
     if kind is bool and isinstance(raw, str):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is tuple:
+        items = raw.split(",") if isinstance(raw, str) else raw
+        return tuple(str(x).strip() for x in items if str(x).strip())
     try:
         return kind(raw)
     except (TypeError, ValueError):
@@ -120,7 +199,7 @@ def load_settings(overrides: dict[str, Any] | None = None, env: dict[str, str] |
                     raise ValueError(f"{config}: unknown setting {name!r}")
                 values[name] = _convert(_BY_NAME[name], raw)
     for s in SETTINGS:
-        raw = env.get(f"STAKEGRAPH_{s.name.upper()}") or env.get(_ENV_ALIASES.get(s.name, "\0"))
+        raw = env.get(s.env) or env.get(_ENV_ALIASES.get(s.name, "\0"))
         if raw not in (None, ""):
             values[s.name] = _convert(s, raw)
     for name, raw in (overrides or {}).items():
@@ -135,8 +214,8 @@ def settings_markdown() -> str:
         "",
         "Set in `$STAKEGRAPH_HOME/stakegraph.toml` (`name = value`) or as `STAKEGRAPH_<NAME>` environment variables.",
         "",
-        "| name | default | meaning |",
-        "| --- | --- | --- |",
+        "| name | type | default | environment | meaning |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| `{s.name}` | `{s.default!r}` | {s.help} |" for s in SETTINGS]
+    lines += [f"| `{s.name}` | {s.type.__name__} | `{s.default!r}` | `{s.env}` | {s.help} |" for s in SETTINGS]
     return "\n".join(lines) + "\n"

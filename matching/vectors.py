@@ -21,7 +21,7 @@ import numpy as np
 
 from kg.store import GraphView
 from matching.embed import EmbeddingCache, entity_text, make_embedder
-from matching.embed.combined import DEFAULT_EMBEDDER_SPEC
+from matching.embed.combined import embedder_spec
 from matching.index import VectorIndex
 
 if TYPE_CHECKING:
@@ -31,10 +31,6 @@ log = logging.getLogger("stakegraph.vectors")
 EMBEDDED_LABELS = ("Organization", "Sector", "Project")
 VECTORS_DIR = "vectors"
 TEXT_HASHES = "text_hashes.json"  # per label, id -> hash of the text its vector encodes
-
-
-def embedder_spec(spec: str | None) -> str:
-    return DEFAULT_EMBEDDER_SPEC if spec in (None, "", "default") else spec
 
 
 def node_text(props: dict[str, Any], sector_names: list[str]) -> str:

@@ -19,12 +19,12 @@ from ingest.normalize.legal import (
     STOPWORDS,
     drop_boilerplate_brackets,
     is_chinese,
+    joined_word,
     legal_stripped_tokens,
     normalize_org_name,
     raw_tokens,
     strip_legal_tokens,
     tokenize,
-    joined_word,
 )
 from ingest.normalize.vocab import clean_text, latin_words, vocabulary
 

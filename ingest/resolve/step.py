@@ -20,6 +20,7 @@ from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
 from ingest.resolve.incremental import ResolveState
 from ingest.resolve.resolution import Resolution
+from ingest.resolve.settings import ResolveSettings
 from kg.gcpause import gc_paused
 from kg.store import Node
 
@@ -121,7 +122,7 @@ def resolve_organizations(ctx: Context) -> None:
     out = Path(ctx.writer.data_dir)
     state = _load_state(out)  # the published graph's, copied into this version
     prepared = time.perf_counter()
-    resolution = resolve(list(records.values()), overrides, state=state)
+    resolution = resolve(list(records.values()), overrides, ResolveSettings.from_settings(ctx.settings), state=state)
     log.info("resolution: %d records, %d pairs scored (%s), %.1f s to prepare, %.1f s to resolve",
              len(records), resolution.scored, "reusing the previous run's decisions" if state else "from scratch",
              prepared - started, time.perf_counter() - prepared)

@@ -106,7 +106,8 @@ def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
     """
     from kg.schema import TAXONOMY_FEED
     from matching.embed import EmbeddingCache, make_embedder
-    from matching.vectors import embedder_spec, node_text
+    from matching.embed.combined import embedder_spec
+    from matching.vectors import node_text
 
     sectors = {
         n.id: n for n in ctx.existing.values() if n.label == "Sector" and n.props.get("status") != "unseen"

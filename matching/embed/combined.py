@@ -8,16 +8,17 @@ contribution to a score can still be read back for an explanation.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 
 import numpy as np
+
+from kg.settings import load_settings
 
 from .base import DEFAULT_BATCH_SIZE, Embedder, as_text_list
 from .lexical import LexicalEmbedder
 from .models import MiniLMEmbedder, USEEmbedder
 
-__all__ = ["DEFAULT_EMBEDDER_SPEC", "EMBEDDER_NAMES", "CombinedEmbedder", "default_embedder", "make_embedder"]
+__all__ = ["DEFAULT_EMBEDDER_SPEC", "EMBEDDER_NAMES", "CombinedEmbedder", "default_embedder", "embedder_spec", "make_embedder"]
 
 #: Chosen by ``bench/embedders.py --grid`` over ``matching/cases/bilingual_pairs.csv``.
 #: Rule: MiniLM keeps a weight >= 0.2 (it beats USE on English, AUC 0.55 vs 0.40);
@@ -113,5 +114,10 @@ def make_embedder(spec: str) -> Embedder:
 
 
 def default_embedder() -> Embedder:
-    """The embedder named by ``STAKEGRAPH_EMBEDDER``, else ``DEFAULT_EMBEDDER_SPEC``."""
-    return make_embedder(os.environ.get("STAKEGRAPH_EMBEDDER", DEFAULT_EMBEDDER_SPEC))
+    """The embedder the setting `embedder` names."""
+    return make_embedder(embedder_spec(load_settings().embedder))
+
+
+def embedder_spec(spec: str | None) -> str:
+    """The spec a setting value means: "default" (or nothing) is ``DEFAULT_EMBEDDER_SPEC``."""
+    return DEFAULT_EMBEDDER_SPEC if spec in (None, "", "default") else spec

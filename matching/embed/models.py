@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kg.settings import load_settings
+
 from .base import DEFAULT_BATCH_SIZE, as_text_list, l2_normalise
 from .chinese import romanise
 
@@ -32,8 +34,8 @@ _LOCK = threading.Lock()
 
 
 def embed_threads() -> int:
-    """CPU threads for model inference (``STAKEGRAPH_EMBED_THREADS``, default: all cores)."""
-    return int(os.environ.get("STAKEGRAPH_EMBED_THREADS", "0")) or (os.cpu_count() or 1)
+    """CPU threads for model inference (the setting `embed_threads`; 0: all cores)."""
+    return int(load_settings().embed_threads) or (os.cpu_count() or 1)
 
 
 def _shared(key: str, load: Callable[[], Any]) -> Any:

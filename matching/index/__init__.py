@@ -6,7 +6,6 @@ index.build(ids, vectors)
 index.search(vector, k=10, exclude_ids={own_id})
 """
 
-from .settings import SETTINGS, IndexSettings, index_settings
-from .vector_index import FORMAT_VERSION, VectorIndex
+from .vector_index import FORMAT_VERSION, IndexSettings, VectorIndex
 
-__all__ = ["FORMAT_VERSION", "SETTINGS", "IndexSettings", "VectorIndex", "index_settings"]
+__all__ = ["FORMAT_VERSION", "IndexSettings", "VectorIndex"]

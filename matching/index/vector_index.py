@@ -28,11 +28,25 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .settings import IndexSettings
+from kg.settings import Settings, load_settings
 
-__all__ = ["FORMAT_VERSION", "VectorIndex"]
+__all__ = ["FORMAT_VERSION", "IndexSettings", "VectorIndex"]
 
 FORMAT_VERSION = 1
+
+
+class IndexSettings:
+    """The `ann_*` rows of the settings table (kg.settings) as typed attributes; a bench may set
+    them on its own copy."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        s = settings or load_settings()
+        self.flat_max = int(s.ann_flat_max)
+        self.hnsw_m = int(s.ann_hnsw_m)
+        self.ef_construction = int(s.ann_ef_construction)
+        self.ef_search = int(s.ann_ef_search)
+        self.rebuild_fraction = float(s.ann_rebuild_fraction)
+        self.threads = int(s.ann_threads)
 _POINTER = "CURRENT"
 
 Hit = tuple[str, float]

@@ -8,6 +8,7 @@ YAML plus `stakegraph migrate`, not a code change.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ TAXONOMY_FEED = "taxonomy"
 #: Source industry labels -> chain sectors, beside the taxonomy (read by the chain tagger, not loaded as a bundle).
 SECTOR_MAP_FILE = "source_sector_map.csv"
 TYPES = {"string", "string[]", "int", "float", "bool"}
+DEFAULT_CAPTION = ("name_zh", "name_en", "id")
 
 
 class SchemaError(ValueError):
@@ -49,6 +51,7 @@ class Label:
     props: dict[str, Prop]
     required_any: tuple[str, ...] = ()
     doc: str = ""
+    caption: tuple[str, ...] = ("id",)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,17 @@ class Schema:
             )
         return rel
 
+    def caption(self, label: str, props: Mapping[str, Any], lang: str = "zh", ident: str = "") -> str:
+        """The name a page shows for a node: the first non-empty property of the label's
+        `caption` list, those in the reader's language (`_zh` / `_en`) before their twins."""
+        fields = self.labels[label].caption if label in self.labels else DEFAULT_CAPTION
+        ordered = [f for f in fields if f.endswith(f"_{lang}")] + [f for f in fields if not f.endswith(f"_{lang}")]
+        for f in ordered:
+            value = (ident or props.get("id")) if f == "id" else props.get(f)
+            if value:
+                return str(value)
+        return ident or str(props.get("id") or "")
+
     def coerce(self, label: str, name: str, value: Any) -> Any:
         """Convert a raw (CSV or JSON) value to the declared type, or raise SchemaError."""
         prop = self.node_columns(label).get(name) or self.edge_props.get(name)
@@ -145,9 +159,14 @@ def _props(spec: dict[str, Any] | None) -> dict[str, Prop]:
 def parse_schema(raw: dict[str, Any]) -> Schema:
     """Build a Schema and check its references, so a typo fails at start-up, not mid-load."""
     labels = {
-        name: Label(name, _props(spec.get("properties")), tuple(spec.get("required_any", ())), spec.get("doc", ""))
+        name: Label(name, _props(spec.get("properties")), tuple(spec.get("required_any", ())), spec.get("doc", ""),
+                    tuple(spec.get("caption") or DEFAULT_CAPTION))
         for name, spec in raw["labels"].items()
     }
+    for label in labels.values():
+        unknown = [f for f in label.caption if f != "id" and f not in label.props]
+        if unknown:
+            raise SchemaError(label.name, f"caption names unknown properties {unknown}")
     rels = {}
     for name, spec in raw["relationships"].items():
         ends = tuple((a, b) for a, b in spec["ends"])
@@ -174,3 +193,8 @@ def load_schema(path: str | None = None) -> Schema:
 def schema_fingerprint(schema: Schema) -> str:
     """A stable text of the schema, stored with a graph so `migrate` can tell what changed."""
     return json.dumps(schema.raw, sort_keys=True, ensure_ascii=False)
+
+
+def caption(label: str, props: Mapping[str, Any], lang: str = "zh", ident: str = "") -> str:
+    """`Schema.caption` of the project's schema (kg/schema.yaml)."""
+    return load_schema().caption(label, props, lang, ident)

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg.schema import caption
+
 
 class StoreError(RuntimeError):
     """A backend failure, worded for the user (the console shows it as is)."""
@@ -31,11 +33,10 @@ class Node:
 
     @property
     def name(self) -> str:
-        return self.props.get("name_zh") or self.props.get("name_en") or self.id
+        return self.display_name("zh")
 
     def display_name(self, lang: str = "zh") -> str:
-        first, second = ("name_zh", "name_en") if lang == "zh" else ("name_en", "name_zh")
-        return self.props.get(first) or self.props.get(second) or self.id
+        return caption(self.label, self.props, lang, self.id)
 
 
 @dataclass(frozen=True)

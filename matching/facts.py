@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from kg.batches import descendants
+from kg.schema import caption
 from kg.store import GraphView
 
 MAX_NEIGHBOUR_LOCATIONS = 5000  # neighbours whose location is looked up (ties to local firms)
@@ -226,17 +228,11 @@ class Trees:
         return out
 
     def subtree(self, node: str) -> set[str]:
-        out, stack = {node}, [node]
-        while stack:
-            for child in self.children.get(stack.pop(), ()):
-                if child not in out:
-                    out.add(child)
-                    stack.append(child)
-        return out
+        return descendants(self.children, {node})
 
     def name(self, node: str, lang: str) -> str:
         zh, en = self.names.get(node, (node, node))
-        return (zh or en or node) if lang == "zh" else (en or zh or node)
+        return caption("Sector", {"name_zh": zh, "name_en": en}, lang, node)  # regions caption alike
 
 
 _trees: dict[str, Trees] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kg.schema import caption
 from stakegraph_cli.registry import ARGUMENTS, command
 
 
@@ -22,7 +23,7 @@ def cmd_recommend(args, settings) -> int:
     lang = args.lang
     print(f"{'#':>3}  {'score':>5}  {'organisation':<36} reasons")
     for i, r in enumerate(recs, 1):
-        name = (r.name_zh or r.name_en) if lang == "zh" else (r.name_en or r.name_zh)
+        name = caption("Organization", {"name_zh": r.name_zh, "name_en": r.name_en}, lang, r.org_id)
         reasons = "; ".join(r.reasons_zh if lang == "zh" else r.reasons_en)
         print(terminal_text(f"{i:>3}  {r.score:5.3f}  {name[:36]:<36} {reasons}"))
     return 0

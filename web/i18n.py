@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, request, session
 
+from kg.schema import caption
 from web.messages import MESSAGES
 
 LANGS = ("zh", "en")
@@ -44,7 +45,8 @@ def tv(prefix: str, value: Any) -> str:
 
 
 def name_of(obj: Any, language: str | None = None) -> str:
-    """Display name of a Node, Hit, Recommendation or props dict, in the chosen language."""
+    """Display name of a Node, Hit, Recommendation or props dict in the chosen language: the
+    schema's caption rule for the object's label (kg/schema.yaml)."""
     language = language or lang()
     if obj is None:
         return ""
@@ -52,9 +54,9 @@ def name_of(obj: Any, language: str | None = None) -> str:
     if props is None:
         props = obj if isinstance(obj, dict) else {"name_zh": getattr(obj, "name_zh", None),
                                                    "name_en": getattr(obj, "name_en", None)}
-    first, second = ("name_zh", "name_en") if language == "zh" else ("name_en", "name_zh")
+    label = getattr(obj, "label", None) or props.get("label") or "Organization"
     ident = getattr(obj, "id", None) or getattr(obj, "org_id", None) or props.get("id") or ""
-    return props.get(first) or props.get(second) or ident
+    return caption(label, props, language, ident)
 
 
 def other_name(obj: Any) -> str:

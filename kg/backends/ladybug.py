@@ -26,6 +26,7 @@ import ladybug
 
 from kg.backends.edges import canonical_rows, group_by_end_labels
 from kg.backends.ladybug_versions import DATA_DIR, Versions
+from kg.batches import chunks
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
@@ -495,8 +496,8 @@ def _arrow_types() -> dict[str, Any]:
 def _chunks(rows: Sequence[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     """Batches for UNWIND. Ladybug infers one STRUCT type per list, so every row gets the same
     key order (the SET clauses CAST each value, so an all-NULL column still has its type)."""
-    for i in range(0, len(rows), size):
-        yield [{k: row[k] for k in sorted(row)} for row in rows[i : i + size]]
+    for chunk in chunks(rows, size):
+        yield [{k: row[k] for k in sorted(row)} for row in chunk]
 
 
 def _group_by_label(labels: dict[str, str]) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from kg.batches import descendants
 from matching.chain.classify import SourceMap, Tag, TextClassifier, classify_text, load_source_map
 
 if TYPE_CHECKING:
@@ -87,16 +88,6 @@ def _sector_classifier(
     return TextClassifier(ids, np.stack([index.vector(s) for s in ids]), names, parent)
 
 
-def _subtree(children: dict[str, set[str]], roots: set[str]) -> set[str]:
-    out, stack = set(roots), list(roots)
-    while stack:
-        for c in children.get(stack.pop(), ()):
-            if c not in out:
-                out.add(c)
-                stack.append(c)
-    return out
-
-
 def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
     """The derived tags every untagged entity earns now (pure: reads ctx, writes nothing).
 
@@ -121,7 +112,7 @@ def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
     roots = {
         s for s, n in sectors.items() if s not in parent and TAXONOMY_FEED in (n.props.get("feeds") or [])
     }
-    tree = _subtree(children, roots)
+    tree = descendants(children, roots)
     curated: set[str] = set()
     source_sectors: dict[str, list[str]] = defaultdict(list)
     for (entity, sector), edge in sorted(_active_in(ctx).items()):
@@ -157,7 +148,7 @@ def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
         ]
         sure = any(c >= SOURCE_TAG_SUFFICIENT and not children.get(s) for s, c, _ in mapped)
         if not sure:
-            allowed = _subtree(children, {s for s, _, _ in mapped}) if mapped else tree
+            allowed = descendants(children, {s for s, _, _ in mapped}) if mapped else tree
             text = node_text(node.props, [p.get("name_en") or p.get("name_zh") or "" for p in own])
             if node.props.get("description") or node.props.get("needs") or own:
                 to_classify.append((node.id, allowed, text))

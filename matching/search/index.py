@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 
 from rapidfuzz import fuzz, process
 
+from kg.schema import caption
 from kg.store import GraphView
 from matching.search.keys import han_keys, is_han, name_parts, norm, stock_key
 
@@ -65,8 +66,7 @@ class Hit:
     matched: str  # the matching key, normalised (zxgj, 688981, 中芯国际)
 
     def display_name(self, lang: str = "zh") -> str:
-        first, second = (self.name_zh, self.name_en) if lang == "zh" else (self.name_en, self.name_zh)
-        return first or second or self.id
+        return caption(self.label, {"name_zh": self.name_zh, "name_en": self.name_en}, lang, self.id)
 
     def as_dict(self) -> dict:
         return asdict(self)

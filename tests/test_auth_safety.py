@@ -113,7 +113,7 @@ def _mode(path: Path) -> int:
 
 def test_secret_files_are_owner_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Created 0600 under a permissive umask, and tightened again at start-up when loosened."""
-    from ingest.jobs import init_home
+    from jobs.tasks import init_home
     from kg.settings import load_settings
 
     monkeypatch.setenv("STAKEGRAPH_EMBEDDER", "lexical")

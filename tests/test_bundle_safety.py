@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ingest.csv_rows import CsvLimits, read_csv
-from ingest.jobs import init_home, load_bundle
+from jobs.tasks import init_home, load_bundle
 from kg.backends import open_view
 from kg.settings import load_settings
 

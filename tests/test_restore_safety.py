@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import init_home, load_bundle
 from ingest.resolve.incremental import ResolveState
+from jobs.tasks import init_home, load_bundle
 from kg.backends import current_version
 from kg.backends.ladybug_versions import Versions, check_version_name
 from kg.backup import backup, restore

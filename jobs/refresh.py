@@ -18,8 +18,7 @@ from ingest.extract.step import extract_mentions
 from ingest.graph_diff import link_places, mark_unseen, snapshot, write_edges, write_nodes
 from ingest.progress import progress
 from ingest.records import Batch
-from ingest.resolution_step import resolve_entities
-from ingest.resolve.step import move_merged_nodes
+from ingest.resolve.step import move_merged_nodes, resolve_entities
 from ingest.runs import new_run_id, save_run
 from ingest.sources.registry import Source
 from ingest.sources.staff_source import StaffSource

@@ -112,14 +112,14 @@ SAMPLE_CLUSTERS: list[tuple[str, ...]] = []
 
 def sample_records() -> list[dict]:
     """The sample organisations as the refresh hands them to the resolver (step._record)."""
-    from ingest.resolve.step import _record
+    from ingest.resolve.step import resolver_record
 
     def split(cell: str) -> list[str]:
         return list(dict.fromkeys(v.strip() for v in (cell or "").split("|") if v.strip()))
 
     with SAMPLE.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    return [_record(row["id"], {**{k: (v.strip() or None) for k, v in row.items() if k not in ("aliases", "sectors")},
+    return [resolver_record(row["id"], {**{k: (v.strip() or None) for k, v in row.items() if k not in ("aliases", "sectors")},
                                 "aliases": split(row["aliases"]), "_sectors": split(row["sectors"])},
                     row.get("source") or "sample") for row in rows]
 

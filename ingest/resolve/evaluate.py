@@ -17,7 +17,7 @@ from typing import Any
 from ingest.bundle import read_bundle
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import load_overrides
-from ingest.resolve.step import _record
+from ingest.resolve.step import resolver_record
 from kg.schema import load_schema
 
 
@@ -38,7 +38,7 @@ def evaluate_resolution(data: Path, truth_file: Path, overrides: Path | None = N
         for e in batch.edges:
             if e.type == "ACTIVE_IN":
                 sectors.setdefault(e.source_id, []).append(e.target_id)
-        records = [_record(r.record_id, {**r.props, "_sectors": sectors.get(r.id, [])}, r.source)
+        records = [resolver_record(r.record_id, {**r.props, "_sectors": sectors.get(r.id, [])}, r.source)
                    for r in batch.nodes if r.label == "Organization"]
         resolution = resolve(records, load_overrides(overrides) if overrides else ())
     predicted = {frozenset(p) for e in resolution.entities.values() for p in combinations(e.record_ids, 2)}

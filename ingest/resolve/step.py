@@ -1,4 +1,4 @@
-"""Entity resolution inside a refresh: which organisation ids are one entity.
+"""The resolution step of a refresh: duplicate ids, then which organisation ids are one entity.
 
 The resolver sees every organisation of the run and of the graph (records of feeds that did not
 run still take part), plus the manual decisions (staff marks in the workspace and the override
@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ingest.records import NodeRecord, Rejection
 from ingest.resolve.cluster import resolve
 from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
 from ingest.resolve.incremental import ResolveState
@@ -34,12 +35,44 @@ LEGACY_STATE_FILE = "resolution_state.pickle"  # what older releases wrote: neve
 log = logging.getLogger("stakegraph.refresh")
 
 
-def _record(node_id: str, props: dict[str, Any], source: str) -> dict[str, Any]:
+def resolver_record(node_id: str, props: dict[str, Any], source: str) -> dict[str, Any]:
+    """The fields the resolver compares, from a node's or a record's properties (also what
+    `stakegraph eval resolve` feeds it, so evaluation and the refresh resolve alike)."""
     sectors = props.get("_sectors") or []
     return {"record_id": node_id, "source": source, "name_zh": props.get("name_zh"), "name_en": props.get("name_en"),
             "aliases": list(props.get("aliases") or []), "stock_code": props.get("stock_code"),
             "credit_code": props.get("credit_code"), "city": props.get("city"), "sectors": sectors,
             "kind": props.get("kind")}
+
+
+def reject_duplicates(ctx: Context) -> None:
+    """Within one file an id may appear once (a second row is rejected, naming the first); the
+    same id from two sources is one entity by definition, unless the label differs."""
+    first: dict[tuple[str, str], NodeRecord] = {}
+    label_of: dict[str, NodeRecord] = {}
+    keep: list[NodeRecord] = []
+    for rec in ctx.batch.nodes:
+        file, _, row = rec.where.partition(":")
+        key = (rec.feed, rec.id)
+        prior = first.get(key)
+        if prior is not None and prior.where.partition(":")[0] == file:
+            ctx.batch.rejected.append(Rejection(rec.feed, file, int(row), "id", f"duplicate id (first at row {prior.where.partition(':')[2]})", rec.id))
+            continue
+        other = label_of.get(rec.id) or (ctx.existing.get(rec.id) and ctx.existing[rec.id])
+        other_label = getattr(other, "label", None)
+        if other_label and other_label != rec.label:
+            ctx.batch.rejected.append(Rejection(rec.feed, file, int(row), "id", f"id already used by a {other_label}", rec.id))
+            continue
+        first.setdefault(key, rec)
+        label_of.setdefault(rec.id, rec)
+        keep.append(rec)
+    ctx.batch.nodes = keep
+
+
+def resolve_entities(ctx: Context) -> None:
+    """The refresh step: duplicate ids first, then which organisation ids are one entity."""
+    reject_duplicates(ctx)
+    resolve_organizations(ctx)
 
 
 def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]) -> list[Decision]:
@@ -87,7 +120,7 @@ def resolve_organizations(ctx: Context) -> None:
     graph: dict[str, Node] = {}
     for node in ctx.existing.values():
         if node.label == "Organization":
-            records[node.id] = _record(node.id, node.props, node.props.get("source", "graph"))
+            records[node.id] = resolver_record(node.id, node.props, node.props.get("source", "graph"))
             graph[node.id] = node
             for rid in [*(node.props.get("record_ids") or []), *(node.props.get("merged_ids") or [])]:
                 id_of_record[rid] = node.id
@@ -101,7 +134,7 @@ def resolve_organizations(ctx: Context) -> None:
         if rec.label != "Organization":
             continue
         id_of_record[rec.record_id] = rec.id
-        mine = _record(rec.id, {**rec.props, "_sectors": sectors.get(rec.id, [])}, rec.source)
+        mine = resolver_record(rec.id, {**rec.props, "_sectors": sectors.get(rec.id, [])}, rec.source)
         prior = batch.get(rec.id)
         if prior:  # the same id from another feed: one record with every name
             for key in SCALARS:

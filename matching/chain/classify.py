@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 
 from kg.schema import SECTOR_MAP_FILE, TAXONOMY_DIR
+from matching.facts import trees
+from matching.vectors import vectors_for
 
 __all__ = [
     "FULL_MARGIN",
@@ -154,9 +156,6 @@ class TextClassifier:
 
 def classify_text(view: Any, text: str, allowed: set[str] | None = None) -> Tag | None:
     """The chain sector a free text describes, using the vectors published with the view's graph."""
-    from matching.facts import trees
-    from matching.vectors import vectors_for
-
     vecs = vectors_for(view)
     if vecs is None or "Sector" not in vecs.indexes:
         return None

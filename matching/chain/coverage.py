@@ -23,7 +23,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from kg.settings import Settings
+from kg.places import Gazetteer
+from kg.settings import Settings, load_settings
 from kg.store import GraphView, StoreError
 from matching.chain.dependencies import outside_dependencies
 from matching.chain.report import ChainReport, LinkCoverage, LocalFirm, ProjectRef
@@ -44,8 +45,6 @@ LEADER_MIN_STANDING = 0.7
 
 def resolve_region(view: GraphView, text: str | None, settings: Settings) -> str:
     """A Region id from an id or any of its names ('cn-js-wuxi', 'Wuxi', '无锡', '无锡市')."""
-    from kg.places import Gazetteer
-
     text = (text or settings.home_region).strip()
     node = view.get(text)
     if node is not None and node.label == "Region":
@@ -281,8 +280,6 @@ def chain_coverage(
     view: GraphView, region: str | None = None, settings: Settings | None = None
 ) -> ChainReport:
     """Coverage of every chain link in a region; candidates are filled in by matching.chain.gaps."""
-    from kg.settings import load_settings
-
     settings = settings or load_settings()
     region_id = resolve_region(view, region, settings)
     tr = trees(view)

@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kg.batches import descendants
+from kg.run import content_hash, node_content_hash
+from kg.schema import TAXONOMY_FEED
+from kg.store import Node
 from matching.chain.classify import SourceMap, Tag, TextClassifier, classify_text, load_source_map
+from matching.embed import EmbeddingCache, make_embedder
+from matching.embed.combined import embedder_spec
+from matching.index import VectorIndex
+from matching.vectors import VECTORS_DIR, node_text
 
 if TYPE_CHECKING:
     from kg.run import RunContext
@@ -74,9 +81,6 @@ def _is_ours(edge: dict[str, Any]) -> bool:
 def _sector_classifier(
     ctx: RunContext, sectors: dict[str, Any], parent: dict[str, str]
 ) -> TextClassifier | None:
-    from matching.index import VectorIndex
-    from matching.vectors import VECTORS_DIR
-
     folder = Path(ctx.writer.data_dir) / VECTORS_DIR / "Sector"
     if not folder.exists():
         return None
@@ -95,11 +99,6 @@ def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
     with the source's own sector ('电子器件', a Sector node outside kg/taxonomy) is tagged here,
     its source sector's name read as a source label.
     """
-    from kg.schema import TAXONOMY_FEED
-    from matching.embed import EmbeddingCache, make_embedder
-    from matching.embed.combined import embedder_spec
-    from matching.vectors import node_text
-
     sectors = {
         n.id: n for n in ctx.existing.values() if n.label == "Sector" and n.props.get("status") != "unseen"
     }
@@ -168,8 +167,6 @@ def propose_tags(ctx: RunContext) -> dict[str, list[Tag]]:
 
 def tag_sectors(ctx: RunContext) -> None:
     """Refresh derive step (after build_vectors): write derived ACTIVE_IN edges and `sector_tags`."""
-    from kg.run import content_hash
-
     proposals = propose_tags(ctx)
     existing = _active_in(ctx)
     rows: list[dict[str, Any]] = []
@@ -232,8 +229,6 @@ def _settle_adopted(ctx: RunContext, existing: dict[tuple[str, str], dict[str, A
     write_edges keeps an edge's old properties when a source restates it, so without this the
     curated edge would still carry our `extracted` flag and confidence.
     """
-    from kg.run import content_hash
-
     rows = []
     for (s, t), e in sorted(existing.items()):
         if e.get("extracted") and TAGGER_SOURCE in (e.get("sources") or []) and not _is_ours(e):
@@ -249,9 +244,6 @@ def _settle_adopted(ctx: RunContext, existing: dict[tuple[str, str], dict[str, A
 
 def _write_sector_tags(ctx: RunContext, proposals: dict[str, list[Tag]]) -> None:
     """Keep `sector_tags` and the node's content hash in step, so the next run sees no change."""
-    from kg.run import node_content_hash
-    from kg.store import Node
-
     spec = ctx.schema.label("Organization").props
     rows = []
     for node in ctx.existing.values():

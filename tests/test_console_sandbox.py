@@ -334,7 +334,7 @@ def test_every_stop_reason_has_its_chinese():
 
 
 def test_workers_follow_the_published_version(lexical_home):
-    from ingest.jobs import load_bundle
+    from jobs.tasks import load_bundle
     from kg.backends import current_version
 
     tiny = Path(__file__).parent / "fixtures" / "tiny"

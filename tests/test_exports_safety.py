@@ -78,7 +78,7 @@ def test_result_table_and_csv_of_hostile_cells() -> None:
 # `stakegraph cypher` in its own process, on an initialised (empty) home --------------------------
 @pytest.fixture(scope="module")
 def cli_home(tmp_path_factory) -> Path:
-    from ingest.jobs import init_home
+    from jobs.tasks import init_home
     from kg.settings import load_settings
 
     home = tmp_path_factory.mktemp("cells") / "home"

@@ -31,10 +31,10 @@ from web.downloads import attachment
 from web.extensions import csrf
 from web.i18n import lang
 from web.state import settings, workspace
+from web.validation import MAX_CYPHER_CHARS
 
 bp = Blueprint("console", __name__)
 CONSOLE_ROLES = ("researcher", "admin")
-MAX_QUERY_CHARS = 20_000
 GRAPHS_KEPT = 200  # recent result graphs the page's drawing can fetch back
 
 MESSAGES = {
@@ -134,8 +134,8 @@ def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | Non
     """Run and record the history row; (result, JSON payload, status) for the page and the API alike."""
     if not isinstance(cypher, str) or not cypher.strip():
         return None, {"error": "the query is empty"}, 400
-    if len(cypher) > MAX_QUERY_CHARS:
-        return None, {"error": f"the query is longer than {MAX_QUERY_CHARS} characters"}, 400
+    if len(cypher) > MAX_CYPHER_CHARS:
+        return None, {"error": f"the query is longer than {MAX_CYPHER_CHARS} characters"}, 400
     s = settings()
     try:
         params = _params(raw_params)

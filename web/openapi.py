@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from matching.search import LABELS
-from web.validation import MAX_ID_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
+from web.validation import MAX_CYPHER_CHARS, MAX_ID_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 # A one-line text field: web.validation.text refuses control characters and line breaks.
@@ -50,8 +50,6 @@ LANG = _param("lang", description="zh or en: the language of `name` fields", sch
 def openapi_document(neighbour_limit: int = 200) -> dict[str, Any]:
     """The document; neighbour_limit is the setting of that name (the largest neighbours `limit`)."""
     # Imported here: web.console imports web.api, which imports this module.
-    from web.console import MAX_QUERY_CHARS as MAX_CYPHER_CHARS
-
     def get(summary: str, params: list[dict[str, Any]], ok: str, *errs: int) -> dict[str, Any]:
         return {"get": {"summary": summary, "parameters": params, "responses": {"200": _resp(ok), **_errors(401, *errs)}}}
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 MAX_QUERY_CHARS = 200
+MAX_CYPHER_CHARS = 20_000  # one console/API Cypher statement
 MAX_NAME_CHARS = 200
 MAX_SHORT_CHARS = 300  # codes, cities, owner, url
 MAX_TEXT_CHARS = 4000  # descriptions

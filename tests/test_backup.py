@@ -84,7 +84,7 @@ def test_restore_of_the_sample_is_identical_and_refreshes_to_zero_changes(settin
     version = manifest["version"]
     assert current_version(target) == version
     assert files(Versions(target.home_path).path(version)) == files(Versions(settings.home_path).path(version))
-    assert "data/resolution_state.json" in files(Versions(target.home_path).path(version))
+    assert "data/resolution_state.arrow" in files(Versions(target.home_path).path(version))
     assert snapshot(target) == snapshot(settings)
     with caplog.at_level(logging.INFO, logger="stakegraph.refresh"):
         first = load_bundle(target, bundle_dir())

@@ -244,43 +244,75 @@ def test_a_pickled_state_in_an_archive_is_dropped_and_never_loaded(made, tmp_pat
     settings = load_settings({"home": str(tmp_path / "restored"), "embedder": "lexical"})
     restore(settings, archive)
     data = Versions(settings.home_path).path(version) / "data"
-    assert not (data / "resolution_state.pickle").exists() and (data / "resolution_state.json").is_file()
+    assert not (data / "resolution_state.pickle").exists() and (data / "resolution_state.arrow").is_file()
 
     (data / "resolution_state.pickle").write_bytes(evil_pickle(marker))  # as if put there by hand
-    (data / "resolution_state.json").unlink()
+    (data / "resolution_state.arrow").unlink()
     with caplog.at_level(logging.INFO, logger="stakegraph.refresh"):
         first = load_bundle(settings, TINY)
     assert "never loaded" in caplog.text and "from scratch" in caplog.text
     assert first.totals()["added"] == first.totals()["changed"] == 0
     new = Versions(settings.home_path).path(current_version(settings)) / "data"
-    assert not (new / "resolution_state.pickle").exists() and ResolveState.load(new / "resolution_state.json") is not None
+    assert not (new / "resolution_state.pickle").exists() and ResolveState.load(new / "resolution_state.arrow") is not None
     assert not marker.exists()
 
 
 def test_the_state_loader_never_unpickles(tmp_path):
     marker = tmp_path / "marker"
-    for name in ("resolution_state.json", "resolution_state.pickle"):
+    for name in ("resolution_state.arrow", "resolution_state.pickle"):
         (tmp_path / name).write_bytes(evil_pickle(marker))
         assert ResolveState.load(tmp_path / name) is None
     assert not marker.exists()
 
 
-def test_a_state_with_wrong_fields_is_refused_not_used(tmp_path):
+def edited(path: Path, out: Path, name: str, values: list, kind=None, metadata: dict | None = None) -> Path:
+    """The saved state with one column replaced (and, with kind, of another type)."""
+    import pyarrow as pa
+
+    with pa.memory_map(str(path)) as source:
+        table = pa.ipc.open_file(source).read_all()
+    kind = kind or table.schema.field(name).type
+    table = table.set_column(table.schema.get_field_index(name), pa.field(name, kind), pa.array([values], kind))
+    table = table.replace_schema_metadata(metadata or table.schema.metadata)
+    with pa.OSFile(str(out), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return out
+
+
+def test_the_state_round_trips_and_a_wrong_field_is_refused_not_used(tmp_path):
+    import pyarrow as pa
+
     from ingest.resolve import resolve
 
     first = resolve([{"record_id": "a:1", "source": "a", "name_zh": "江苏长电科技股份有限公司", "aliases": []},
-                     {"record_id": "b:1", "source": "b", "name_zh": "长电科技", "aliases": []}])
-    path = tmp_path / "state.json"
+                     {"record_id": "b:1", "source": "b", "name_zh": "长电科技", "aliases": []},
+                     {"record_id": "c:1", "source": "c", "name_zh": "长电", "name_en": "JCET", "aliases": []}])
+    path = tmp_path / "state.arrow"
     first.state.save(path)
     again = ResolveState.load(path)
-    assert again is not None and again.rows == first.state.rows and again.linked == first.state.linked
-    assert [d.evidence for d in again.rows.values()] == [d.evidence for d in first.state.rows.values()]
-    assert (again.hashes, again.keys, again.fingerprint) == (first.state.hashes, first.state.keys, first.state.fingerprint)
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    for field, value in [("rows", [["b:1", "a:1", "maybe", "auto", "", 0.5, [], "", None]]), ("hashes", {"a:1": 5}),
-                         ("rows", [["a:1", "a:1", "same", "auto", "", 0.5, [], "", None]]), ("version", 3)]:
-        path.write_text(json.dumps({**doc, field: value}), encoding="utf-8")
-        assert ResolveState.load(path) is None, field
+    assert again is not None and again.rows and again.rows == first.state.rows and again.linked == first.state.linked
+    for new, old in zip(again.rows.values(), first.state.rows.values(), strict=True):
+        assert (new.evidence, new.reason, new.score, new.who, new.when) == (old.evidence, old.reason, old.score, old.who, old.when)
+        assert type(new.judgement) is type(old.judgement) and new.evidence and isinstance(new.evidence[0], type(old.evidence[0]))
+    assert (again.hashes, again.keys, again.fingerprint, again.explained) == (
+        first.state.hashes, first.state.keys, first.state.fingerprint, first.state.explained)
+
+    rows = len(first.state.rows)
+    bad = {
+        "an unknown judgement": ("judgement", ["maybe"] * rows),
+        "records out of order": ("a", ["zzz"] * rows),
+        "a record paired with itself": ("b", [d.record_a for d in first.state.rows.values()]),
+        "evidence counts that do not add up": ("evidence_count", [99] * rows),
+        "a hash missing": ("hashes", [None] * len(first.state.hashes)),
+        "a column of another type": ("hashes", [1] * len(first.state.hashes), pa.large_list(pa.int64())),
+        "one id too many": ("ids", [*first.state.hashes, "x:1"]),
+    }
+    for why, (name, values, *kind) in bad.items():
+        assert ResolveState.load(edited(path, tmp_path / "bad.arrow", name, values, *kind)) is None, why
+    old_version = {b"format": b"stakegraph-resolve-state", b"version": b"3"}
+    assert ResolveState.load(edited(path, tmp_path / "v3.arrow", "who", [""] * rows, metadata=old_version)) is None
+    (tmp_path / "cut.arrow").write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert ResolveState.load(tmp_path / "cut.arrow") is None
 
 
 @pytest.mark.parametrize("name", ["/tmp/x", "../x", "v-1", "", "v-20250101T000000-1-000001/..", ".work-../x",

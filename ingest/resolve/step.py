@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
 EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge
-STATE_FILE = "resolution_state.json"  # published with the graph: what the next run may reuse
+STATE_FILE = "resolution_state.arrow"  # published with the graph: what the next run may reuse
 LEGACY_STATE_FILE = "resolution_state.pickle"  # what older releases wrote: never loaded (unpickling runs code)
 log = logging.getLogger("stakegraph.refresh")
 

@@ -210,8 +210,7 @@ def check_archive(archive: Path, tar: tarfile.TarFile, home: Path) -> tuple[dict
                 if total * SPACE_MARGIN > free:
                     raise StoreError(f"{archive}: unpacks to more than {total:,} bytes; {home} has {free:,} free")
             elif m.islnk():
-                target = _member_name(archive, m, m.linkname)
-                if target not in files:
+                if m.linkname not in files:  # only names already checked are in files
                     raise StoreError(f"{archive}: member {name!r} is a hard link to {m.linkname!r}, "
                                      "which is not a file earlier in the archive")
                 files.add(name)
@@ -239,10 +238,10 @@ def check_archive(archive: Path, tar: tarfile.TarFile, home: Path) -> tuple[dict
     return manifest, members
 
 
-def _member_name(archive: Path, member: tarfile.TarInfo, name: str | None = None) -> str:
+def _member_name(archive: Path, member: tarfile.TarInfo) -> str:
     """The member's name if it is relative, plain (no "..", ".", empty part, backslash or control
     character) and under one of the top-level names a backup writes."""
-    raw = member.name if name is None else name
+    raw = member.name
     text = raw[:-1] if raw.endswith("/") else raw
     parts = text.split("/")
     bad = (not text or text.startswith("/") or any(p in ("", ".", "..") for p in parts)

@@ -18,6 +18,7 @@ restored state on its next request; stopping the app first is still the advice.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -129,11 +130,22 @@ def restore(settings: Settings, archive: Path, *, force: bool = False) -> dict[s
         raise StoreError(f"{home} already has a graph; restore with --force to replace it (back it up first)")
     with _open_archive(archive) as tar:
         manifest, members = check_archive(archive, tar, home)
+        created = not home.exists()
         home.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=home))
         try:
-            tar.extractall(staging, members=members, filter="data")  # checked already; the filter is a second guard
+            try:
+                tar.extractall(staging, members=members, filter="data")  # checked already; the filter is a second guard
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise StoreError(f"{archive} is damaged: {exc}") from exc
             _check_staged(archive, staging, manifest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    home.rmdir()  # made for this restore, and empty again
+            raise
+        try:
             _apply(settings, archive, staging, manifest)
         finally:
             shutil.rmtree(staging, ignore_errors=True)

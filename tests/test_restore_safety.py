@@ -208,6 +208,10 @@ def test_databases_that_do_not_open_are_refused_before_the_home_changes(bad, mad
     with pytest.raises(StoreError, match="SQLite|does not open as a graph"):
         restore(target, archive, force=True)
     assert tree(target.home_path) == before
+    empty = load_settings({"home": str(tmp_path / "new"), "embedder": "lexical"})
+    with pytest.raises(StoreError, match="SQLite|does not open as a graph"):
+        restore(empty, archive)
+    assert not empty.home_path.exists()  # not even the folder made to unpack into
 
 
 def test_a_link_in_the_home_leading_out_is_not_written_through(made, target, victim, tmp_path):

@@ -360,7 +360,7 @@ def test_workers_follow_the_published_version(lexical_home):
 def test_the_console_on_neo4j_runs_in_a_confined_worker(neo4j_server, tmp_path):
     """The worker opens the Neo4j view (READ access mode, EXPLAIN check) under a Landlock ruleset
     that lets it connect to the server's port and read nothing of the home."""
-    from ingest.jobs import init_home, load_bundle
+    from jobs.tasks import init_home, load_bundle
     from kg.settings import load_settings
 
     neo4j_server.clear()

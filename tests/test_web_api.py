@@ -189,6 +189,10 @@ def test_pages_refuse_big_and_deep_bodies_with_a_page(client, auth) -> None:
     text = deep.get_data(as_text=True)
     assert deep.status_code == 413 and deep.mimetype == "text/html"
     assert "nested deeper than 100 levels" in text and "Traceback" not in text
+    # the console's own script asks for JSON, and gets the message in the user's language
+    script = client.post("/console/run", data="[" * 5000 + "]" * 5000, content_type="application/json",
+                         headers={"Accept": "application/json", "Accept-Language": "zh"})
+    assert script.status_code == 413 and script.get_json() == {"error": "JSON 嵌套超过 100 层，未予处理。"}
     big = client.post("/login", data={"username": "x" * (2 * 1024 * 1024), "password": "p"}, headers=en)
     assert big.status_code == 413 and "at most 1,048,576 bytes" in big.get_data(as_text=True)
 

@@ -1,4 +1,5 @@
-"""How the app answers a failed request: JSON under /api/, a page elsewhere; and the body limits.
+"""How the app answers a failed request: JSON under /api/ (and to a page's script that asks for
+JSON), a page elsewhere; and the body limits.
 
 A script talking to /api/v1 must be able to read every answer as JSON, whatever went wrong
 (unknown route, wrong method, a body too big, a bug of ours), so each HTTP error and the
@@ -71,8 +72,14 @@ def _is_api() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
+def _wants_json() -> bool:
+    """A page's own script (the console's fetch says Accept: application/json) reads JSON too."""
+    return request.accept_mimetypes.best_match(["text/html", "application/json"]) == "application/json"
+
+
 def _answer(code: int, key: str, detail: tuple[str, dict[str, Any]] | str = "") -> Any:
-    """The error as JSON (English) for the API, or the error page in the user's language.
+    """The error as JSON in English for the API, as JSON in the user's language for a page's own
+    script, or as the error page in the user's language.
 
     detail is a message key with its parameters, or a text already in the right language.
     """
@@ -85,6 +92,8 @@ def _answer(code: int, key: str, detail: tuple[str, dict[str, Any]] | str = "") 
             text = detail or MESSAGES[key][1]
         return json_error(code, text)
     shown = t(detail[0], **detail[1]) if isinstance(detail, tuple) else detail
+    if _wants_json():
+        return jsonify({"error": shown or t(key)}), code
     return render_template("error.html", code=code, message_key=key, detail=shown), code
 
 

@@ -49,7 +49,6 @@ LANG = _param("lang", description="zh or en: the language of `name` fields", sch
 
 def openapi_document(neighbour_limit: int = 200) -> dict[str, Any]:
     """The document; neighbour_limit is the setting of that name (the largest neighbours `limit`)."""
-    # Imported here: web.console imports web.api, which imports this module.
     def get(summary: str, params: list[dict[str, Any]], ok: str, *errs: int) -> dict[str, Any]:
         return {"get": {"summary": summary, "parameters": params, "responses": {"200": _resp(ok), **_errors(401, *errs)}}}
 

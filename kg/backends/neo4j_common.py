@@ -11,6 +11,7 @@ transaction. Derived files (FAISS and name indexes) live in `$STAKEGRAPH_HOME/ne
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -196,5 +197,17 @@ def forget_version(settings: Settings) -> None:
 
 
 def stored_schema(settings: Settings) -> str | None:
-    """The schema text the graph was last written with (migrate compares it with the file)."""
-    return read_meta(settings)[1]
+    """The schema text the graph was last written with (migrate compares it with the file), or
+    None when the database lacks a label's id constraint: a graph made by
+    `neo4j-admin database import` carries the exported schema text but no constraints or
+    indexes, and `stakegraph migrate` must then create them all."""
+    text = read_meta(settings)[1]
+    if text is None:
+        return None
+    labels = [st.META_LABEL, *json.loads(text).get("labels", {})]
+    try:
+        with driver(settings).session(database=settings.neo4j_database, default_access_mode=neo4j.READ_ACCESS) as s:
+            have = {r["name"] for r in s.run(st.LIST_CONSTRAINTS)}
+    except Neo4jError as exc:
+        raise store_error(exc) from exc
+    return text if all(st.id_constraint_name(label) in have for label in labels) else None

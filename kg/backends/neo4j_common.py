@@ -81,14 +81,15 @@ def close_drivers() -> None:
 def connection_error(settings: Settings, exc: BaseException) -> StoreError:
     """A StoreError naming the server and what went wrong, worded for whoever runs the job."""
     uri = settings.neo4j_uri
+    cause = " ".join(str(exc).split())  # the driver's messages run over several lines
     if isinstance(exc, AuthError):
         return StoreError(f"Neo4j at {uri} refused user {settings.neo4j_user!r}: wrong user or password "
                           f"(NEO4J_USER / NEO4J_PASSWORD)")
     if isinstance(exc, ServiceUnavailable | SessionExpired | OSError):
-        return StoreError(f"cannot reach Neo4j at {uri}: {exc} (is the server running, and is the URI right?)")
+        return StoreError(f"cannot reach Neo4j at {uri}: {cause} (is the server running, and is the URI right?)")
     if isinstance(exc, Neo4jError):
         return StoreError(f"Neo4j at {uri}: {exc.code}: {exc.message}")
-    return StoreError(f"cannot use Neo4j at {uri}: {type(exc).__name__}: {exc}")
+    return StoreError(f"cannot use Neo4j at {uri}: {type(exc).__name__}: {cause}")
 
 
 def plain(value: Any) -> Any:

@@ -15,7 +15,6 @@ import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -133,22 +132,6 @@ def store_error(exc: Neo4jError, timeout_ms: int | None = None) -> StoreError:
     if "AccessMode" in code or "ForbiddenOnReadOnly" in code:
         return QueryRefused(f"the console is read-only: {exc.message}")
     return StoreError(exc.message or str(exc))
-
-
-def chunks(rows: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(rows), size):
-        yield list(rows[i : i + size])
-
-
-def batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def data_dir(settings: Settings, version: str) -> Path:

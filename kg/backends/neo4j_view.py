@@ -23,7 +23,6 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from kg.backends import neo4j_statements as st
 from kg.backends.neo4j_common import (
-    batches,
     connection_error,
     data_dir,
     driver,
@@ -33,6 +32,7 @@ from kg.backends.neo4j_common import (
     to_edge,
     to_node,
 )
+from kg.batches import batches
 from kg.schema import Schema
 from kg.settings import Settings
 from kg.store import Edge, GraphView, Neighbour, Node, QueryRefused, QueryResult, StoreError

@@ -30,7 +30,6 @@ from kg.backends.neo4j_common import (
     DATA_ROOT,
     RETRIES,
     RETRYABLE,
-    chunks,
     connection_error,
     current_version,
     data_dir,
@@ -41,6 +40,7 @@ from kg.backends.neo4j_common import (
     store_error,
 )
 from kg.backends.neo4j_view import Neo4jView
+from kg.batches import chunks
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings

@@ -51,7 +51,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("console_workers", 4, "Console queries that run at once: each runs in its own confined worker process (docs/console.md); one more is told the console is busy."),
     Setting("console_memory_mb", 1024, "Memory cap of one console worker above what it uses at rest (half the engine's buffer pool, half everything else); a query past it is stopped with a message."),
     Setting("console_grace_ms", 2000, "How long past a query's time limit the console waits for the engine to stop it before it kills the worker process."),
-    Setting("console_result_mb", 256, "Largest result (encoded) a console worker may send back; a larger one is refused and its worker stopped."),
+    Setting("console_result_mb", 64, "Largest result (encoded) a console worker may send back; a larger one is refused and its worker stopped."),
     Setting("console_landlock", True, "Confine console workers with Linux Landlock (read only their graph version, write nothing, no TCP but Neo4j's); false only on a kernel without Landlock, which leaves file access to the statement check alone."),
     Setting("write_batch_size", 5_000, "Rows per UNWIND batch when writing nodes and edges."),
     Setting("touch_rewrite_min_edges", 50_000, "From this many edges of a type due for a new last_seen, the embedded backend sets the refresh's last_seen by rewriting the relationship table (read, DROP, CREATE, COPY) instead of SET, which is slow on edges into high in-degree nodes (220k LOCATED_IN edges: 37 s vs 1.3 s)."),

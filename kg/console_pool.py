@@ -44,11 +44,20 @@ class ConsolePool:
     def run(self, target: Target, limits: Limits, settings_values: dict[str, Any],
             request: dict[str, Any]) -> dict[str, Any]:
         """Run one request on a worker of the target; the reply, or StoreError / QueryRefused."""
-        worker = self._checkout(target, limits, settings_values)
         timeout_ms = int(request["timeout_ms"])
+        for attempt in (1, 2):
+            worker = self._checkout(target, limits, settings_values)
+            try:
+                worker.send({**request, "grace_ms": limits.grace_ms})
+                break
+            except wire.WireError:  # it died while idle: the query never reached it, so try a fresh one
+                worker.kill()
+                self._checkin(worker, settings_values)
+                if attempt == 2:
+                    raise ConsoleStopped("exited", how=worker.ended()) from None
         deadline = time.monotonic() + (timeout_ms + limits.grace_ms) / 1000
         try:
-            reply = worker.ask({**request, "grace_ms": limits.grace_ms}, deadline)
+            reply = worker.answer(deadline)
         except wire.WireError as exc:
             if exc.kind != "closed":
                 worker.kill()  # past the time limit, or its answer is too big to read: stop it now

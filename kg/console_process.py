@@ -73,6 +73,9 @@ class Worker:
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 cwd="/", env=env, start_new_session=True,
             )
+        except OSError as exc:  # no process could be made (process or memory limits of the host)
+            ours.close()
+            raise ConsoleStopped("start", detail=str(exc)) from None
         finally:
             theirs.close()
         self.sock = ours
@@ -100,8 +103,10 @@ class Worker:
         return {**config, "settings": values, "ports": sorted({port, 7687}), "read": NEO4J_READ,
                 "read_exec": NEO4J_READ_EXEC}
 
-    def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
+    def send(self, request: dict[str, Any]) -> None:
         wire.send(self.sock, request)
+
+    def answer(self, deadline: float) -> dict[str, Any]:
         return wire.receive(self.sock, deadline, self.limits.result_mb << 20)
 
     def alive(self) -> bool:

@@ -402,3 +402,16 @@ def test_a_result_past_the_size_limit_is_refused(settings):
     with pytest.raises(StoreError, match="larger than the console's limit of 1 MB"):
         run_console_query(small, "UNWIND range(1, 5000) AS x RETURN repeat('a', 1000) AS s")
     assert run_console_query(small, "RETURN 1 AS one").rows == [[1]]
+
+
+def test_an_idle_worker_killed_from_outside_is_replaced(settings):
+    import signal
+
+    assert run_console_query(settings, "RETURN 1 AS one").rows == [[1]]
+    assert wait_idle(60)
+    home = str(settings.home_path)
+    for pid, h, _version in pool.workers():
+        if h == home:
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert run_console_query(settings, "RETURN 2 AS two").rows == [[2]]

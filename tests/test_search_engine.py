@@ -64,7 +64,7 @@ def test_search_page_and_api_page_through(client, auth, app) -> None:
     one = client.get("/search?q=zxgj").get_data(as_text=True)
     assert "1 result" in one and "1 results" not in one
     client.get("/lang/zh")
-    assert "共 1 条" in client.get("/search?q=zxgj").get_data(as_text=True)
+    assert "1 条结果" in client.get("/search?q=zxgj").get_data(as_text=True)
     csv = client.get("/search?q=SMIC&format=csv")
     assert csv.mimetype == "text/csv" and "stock-688981" in csv.get_data(as_text=True)
     with app.app_context():

@@ -51,7 +51,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "search.count": ("{n} 条结果", "{n} results"),
     "search.count_one": ("1 条结果", "1 result"),
     "search.range": ("第 {first}–{last} 条，共 {total} 条", "{first}–{last} of {total}"),
-    "search.range_one": ("共 1 条", "1 of 1"),
     "search.next": ("下一页", "Next"),
     "search.previous": ("上一页", "Previous"),
     "search.facets": ("按类别、地区、产业链环节细分", "Narrow by kind, region, chain link"),

@@ -33,6 +33,7 @@ FACET_FIELDS = ("kind", "region", "sector")
 FACET_SIZE = 12  # buckets shown per facet
 MAX_OFFSET = 10_000  # deeper pages are not a search any more; narrow it down with filters
 DEFAULT_LIMIT = 20
+FUZZY_WHEN_FEWER = 3  # typo matching runs only when the query without it matched fewer entities
 LINKED_SECTORS = 3  # chain links a query can name at once
 
 
@@ -74,15 +75,15 @@ class SearchEngine:
     def plan(self, q: str) -> QueryPlan:
         """The query of `q`, with the chain links it names exactly (a name, alias or keyword of a
         Sector: 封装, advanced packaging, liquid cooling), whose members then match as parts."""
-        p = plan(self.schema, q)
+        searcher = self._searcher()
+        p = plan(self.schema, q, searcher=searcher)
         if p.query is None:
             return p
-        searcher = self._searcher()
         query = self.compose(p, Filters(labels=("Sector",)))
         found = searcher.search(query, LINKED_SECTORS, count=False, weight_by_field="w")
         linked = [json.loads(searcher.doc(addr)["doc"][0])["id"] for score, addr in found.hits
                   if tier_of(score) == "exact"]
-        return plan(self.schema, q, linked) if linked else p
+        return plan(self.schema, q, linked, searcher) if linked else p
 
     def run(self, p: QueryPlan, filters: Filters, *, limit: int = DEFAULT_LIMIT, offset: int = 0,
             facets: bool = False) -> Results:
@@ -93,18 +94,23 @@ class SearchEngine:
         searcher = self._searcher()
         # tantivy panics on a limit of 0: ask for one, show none
         found = searcher.search(query, max(limit, 1), count=True, offset=offset, weight_by_field="w")
+        if found.count < FUZZY_WHEN_FEWER and p.with_fuzzy is not None:  # typos: only when little matched
+            query = self.compose(p, filters, fuzzy=True)
+            found = searcher.search(query, max(limit, 1), count=True, offset=offset, weight_by_field="w")
         hits = [self._hit(searcher, score, addr, p) for score, addr in found.hits[:limit]]
         counts = self._facets(searcher, query) if facets and found.count else {}
         return Results(hits, found.count, offset, limit, counts)
 
-    def compose(self, p: QueryPlan, filters: Filters) -> Query | None:
-        """The text query and the filters as one query; None when there is neither."""
+    def compose(self, p: QueryPlan, filters: Filters, fuzzy: bool = False) -> Query | None:
+        """The text query (with typo matching if asked) and the filters as one query; None when
+        there is neither."""
         clauses = filters.clauses(self.schema)
-        if p.query is None:
+        text = p.with_fuzzy if fuzzy and p.with_fuzzy is not None else p.query
+        if text is None:
             if not clauses:
                 return None
             return Query.boolean_query([(Occur.Must, Query.const_score_query(Query.all_query(), 1.0)), *clauses])
-        return Query.boolean_query([(Occur.Must, p.query), *clauses]) if clauses else p.query
+        return Query.boolean_query([(Occur.Must, text), *clauses]) if clauses else text
 
     def _facets(self, searcher: tantivy.Searcher, query: Query) -> dict[str, list[tuple[str, int]]]:
         aggs = {f: {"terms": {"field": f, "size": FACET_SIZE}} for f in FACET_FIELDS}

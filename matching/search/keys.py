@@ -54,6 +54,9 @@ def is_han(text: str) -> bool:
     return bool(HAN.search(text or ""))
 
 
+# The index builder asks for the same name's key, characters and readings several times while it
+# makes one document; a small cache turns the repeats into lookups (a third of the build time).
+@lru_cache(maxsize=1024)
 def to_simplified(text: str) -> str:
     return text.translate(_t2s_table()) if is_han(text) else text
 
@@ -62,7 +65,12 @@ def norm(text: object) -> str:
     """The key of a name or query: NFKC, simplified, case-folded, without spaces or punctuation."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKC", str(text)).casefold()
+    return _norm(str(text))
+
+
+@lru_cache(maxsize=1024)
+def _norm(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text).casefold()
     return _DROP.sub("", to_simplified(s))
 
 
@@ -133,7 +141,8 @@ def _readings(ch: str) -> tuple[str, ...]:
     return (lazy_pinyin(ch)[0],)
 
 
-def han_spellings(name: str) -> list[list[str]]:
+@lru_cache(maxsize=1024)
+def han_spellings(name: str) -> tuple[tuple[str, ...], ...]:
     """The syllables of a Chinese name or alias, once per reading of its polyphones.
 
     长电科技 is changdian to everyone but pypinyin's phrase dictionary says zhangdian; people type
@@ -142,17 +151,17 @@ def han_spellings(name: str) -> list[list[str]]:
     """
     han = "".join(HAN.findall(to_simplified(name or "")))
     if len(han) < 2:
-        return []
-    spellings: list[list[str]] = [[]]
+        return ()
+    spellings: list[tuple[str, ...]] = [()]
     varied = 0
     for ch in han:
         readings = _readings(ch)
         if len(readings) > 1 and varied < MAX_POLYPHONES:
             varied += 1
-            spellings = [s + [r] for s in spellings for r in readings]
+            spellings = [(*s, r) for s in spellings for r in readings]
         else:
-            spellings = [s + [readings[0]] for s in spellings]
-    return spellings
+            spellings = [(*s, readings[0]) for s in spellings]
+    return tuple(spellings)
 
 
 def han_keys(name: str) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ and the entity's weight (label, shorter names first) order the hits.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -37,6 +38,12 @@ TIER_FLOOR = (("exact", 3_000.0), ("prefix", 300.0), ("part", 60.0), ("fuzzy", 1
 COVERAGE = 0.05  # a disjunction-max tie-breaker: each further query word matched adds 5%
 PART_BM25 = 0.03
 TEXT_BM25 = 0.01
+MIN_WORD_SHARE = 0.6  # of three or more query words, at least this share must match
+#: Legal forms and filler: in nearly every name, so they tell no entity apart; a query made only
+#: of them still finds names and keys that start with it.
+STOPWORDS = frozenset({"有限公司", "有限", "公司", "股份", "股份有限公司", "有限责任", "集团", "集团有限公司", "co",
+                       "ltd", "inc", "corp", "corporation", "company", "limited", "group", "holdings", "the",
+                       "and", "of", "for", "llc", "plc", "sa", "ag", "gmbh"})
 MAX_WORDS = 12  # query words that count; a pasted paragraph is cut, not a thousand clauses
 MAX_QUERY_CHARS = 200
 PREFIX_MIN = 2  # a one-letter Latin prefix would match a twenty-sixth of every key
@@ -79,6 +86,7 @@ class QueryPlan:
     han_words: tuple[str, ...]
     latin_words: tuple[str, ...]
     linked: tuple[str, ...] = ()  # chain links the query names exactly; their members match as parts
+    with_fuzzy: Query | None = None  # the query with typo matching, run when it alone finds too little
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +124,8 @@ def words(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(han[:MAX_WORDS]), tuple(latin_words(text)[:MAX_WORDS])
 
 
-def plan(schema: tantivy.Schema, text: str, linked: Sequence[str] = ()) -> QueryPlan:
+def plan(schema: tantivy.Schema, text: str, linked: Sequence[str] = (),
+         searcher: tantivy.Searcher | None = None) -> QueryPlan:
     """The query of a search box's text; `linked` chain links (found by a first plan, see
     SearchEngine.run) add their member entities to the part tier: 封装 names the packaging and
     test link, so its firms are what the user is after even where no name says 封装."""
@@ -136,26 +145,41 @@ def plan(schema: tantivy.Schema, text: str, linked: Sequence[str] = ()) -> Query
         tiers.append(Query.disjunction_max_query(
             [Query.const_score_query(Query.phrase_prefix_query(schema, f, [key]), BAND["prefix"] * w)
              for f, w in KEY_FIELDS.items()]))
+    han = [w for w in han if w not in STOPWORDS]
+    latin = [w for w in latin if w not in STOPWORDS]
     name_words = _name_word_queries(schema, han, latin)
-    part = [Query.const_score_query(Query.phrase_prefix_query(schema, "k_part", [key]), BAND["part"])]
-    if len(key) < PREFIX_MIN and key.isascii():
-        part = []
-    part += [Query.const_score_query(q, BAND["part"]) for q in name_words]
+    part = [] if len(key) < PREFIX_MIN and key.isascii() else [
+        Query.const_score_query(Query.phrase_prefix_query(schema, "k_part", [key]), BAND["part"])]
+    if name_words:
+        part.append(_words_tier(name_words, BAND["part"], PART_BM25))
     if linked:  # a member of the link the whole query names matches as if by every word
         full = BAND["part"] * (1 + COVERAGE * max(len(name_words) - 1, 0))
         part.append(Query.const_score_query(Query.term_set_query(schema, "sector", list(linked)), full))
     if part:
-        tiers.append(Query.disjunction_max_query(part, COVERAGE))
-    if name_words:
-        tiers.append(Query.boost_query(_should(name_words), PART_BM25))
+        tiers.append(Query.disjunction_max_query(part))
     text_words = _text_word_queries(schema, han, latin)
     if text_words:
-        tiers.append(Query.disjunction_max_query([Query.const_score_query(q, BAND["text"]) for q in text_words], COVERAGE))
-        tiers.append(Query.boost_query(_should(text_words), TEXT_BM25))
-    fuzzy = _fuzzy_queries(schema, key, latin)
-    if fuzzy:
-        tiers.append(Query.disjunction_max_query([Query.const_score_query(q, BAND["fuzzy"]) for q in fuzzy]))
-    return QueryPlan(_should(tiers), key, tuple(han), tuple(latin), tuple(linked))
+        tiers.append(_words_tier(text_words, BAND["text"], TEXT_BM25))
+    fuzzy = _fuzzy_queries(schema, key, latin, searcher)
+    fuzzy_tier = Query.disjunction_max_query([Query.const_score_query(q, BAND["fuzzy"]) for q in fuzzy]) if fuzzy else None
+    return QueryPlan(_should(tiers), key, tuple(han), tuple(latin), tuple(linked),
+                     _should([*tiers, fuzzy_tier]) if fuzzy_tier is not None else None)
+
+
+def _words_tier(words: Sequence[Query], band: float, bm25: float) -> Query:
+    """Entities matching enough of the query's words (all of one or two, all but a few of more),
+    scored `band` plus COVERAGE for every further word and BM25 for which words they are. Letting
+    one common word of several match alone would make most of a million names match and be
+    counted (a name's 半导体 or 科技), for nothing anybody looks for."""
+    need = len(words) if len(words) <= 2 else max(2, math.ceil(len(words) * MIN_WORD_SHARE))
+    gate = Query.const_score_query(Query.boolean_query([(Occur.Should, w) for w in words], need), band)
+    clauses = [(Occur.Must, gate), (Occur.Should, Query.boost_query(_should(words), bm25))]
+    if len(words) > 1:
+        clauses.append((Occur.Should, Query.disjunction_max_query(
+            [Query.const_score_query(w, band * COVERAGE) for w in words], 1.0)))
+    return Query.boolean_query(clauses)
+
+
 
 
 def _should(queries: Sequence[Query]) -> Query:
@@ -192,16 +216,17 @@ def _distance(n: int) -> int:
     return 2 if n >= FUZZY_TWO else 1
 
 
-def _fuzzy_queries(schema: tantivy.Schema, key: str, latin: Sequence[str]) -> list[Query]:
+def _fuzzy_queries(schema: tantivy.Schema, key: str, latin: Sequence[str],
+                   searcher: tantivy.Searcher | None) -> list[Query]:
     out: list[Query] = []
     if key.isascii() and len(key) >= FUZZY_MIN:
         out += [Query.fuzzy_term_query(schema, f, key, _distance(len(key)), True, True) for f in FUZZY_FIELDS]
     elif not key.isascii() and len(key) >= HAN_FUZZY_MIN:
         out += [Query.fuzzy_term_query(schema, f, key, 1, True, True) for f in ("k_name", "k_alias")]
     for w in latin:
-        if len(w) >= FUZZY_MIN and w.isalpha():  # a near word, not the word itself (that is a part match)
-            near = Query.fuzzy_term_query(schema, "en_raw", w, _distance(len(w)), True, False)
-            out.append(Query.boolean_query([(Occur.Must, near), (Occur.MustNot, Query.term_query(schema, "en_raw", w))]))
+        # a word some name has is no typo, and its near words would drag in every name that has it
+        if len(w) >= FUZZY_MIN and w.isalpha() and not (searcher and searcher.doc_freq("en_raw", w)):
+            out.append(Query.fuzzy_term_query(schema, "en_raw", w, _distance(len(w)), True, False))
     return out
 
 

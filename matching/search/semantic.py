@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any, Protocol
 
 from kg.store import GraphView, StoreError
 from matching.search.engine import DEFAULT_LIMIT, MAX_OFFSET, SearchEngine
 from matching.search.hits import Hit, Results
 from matching.search.lookup import index_for
-from matching.search.query import Filters, plan
+from matching.search.query import Filters
 
-__all__ = ["SemanticUnavailable", "hybrid_search", "nearest", "semantic_search"]
+__all__ = ["SemanticUnavailable", "VectorSource", "hybrid_search", "nearest", "semantic_search"]
 
 RRF_K = 60  # the constant of the original paper; ranks below ~60 differ little
 LEXICAL_WEIGHT = 1.0
@@ -40,15 +41,28 @@ class SemanticUnavailable(RuntimeError):
     """The vector index of this graph version is missing; the message says what to do."""
 
 
-def nearest(view: GraphView, engine: SearchEngine, text: str, filters: Filters,
-            depth: int = SEMANTIC_DEPTH) -> list[tuple[Hit, float]]:
-    """The entities whose vectors are nearest to the text's, best first, each passing `filters`."""
+class VectorSource(Protocol):
+    """What the vectors of a version offer search (matching.vectors.Vectors; a bench its own)."""
+
+    indexes: dict[str, Any]
+
+    def encode(self, text: str) -> Any: ...
+
+
+def _vectors(view: GraphView) -> VectorSource | None:
     try:
         from matching.vectors import vectors_for
 
-        vecs = vectors_for(view)
+        return vectors_for(view)
     except (ImportError, OSError, ValueError, StoreError) as exc:
         raise SemanticUnavailable(f"semantic search is not available: {exc}") from exc
+
+
+def nearest(view: GraphView, engine: SearchEngine, text: str, filters: Filters,
+            depth: int = SEMANTIC_DEPTH, vectors: VectorSource | None = None) -> list[tuple[Hit, float]]:
+    """The entities whose vectors are nearest to the text's, best first, each passing `filters`
+    (`vectors`: the version's published vectors unless given)."""
+    vecs = vectors if vectors is not None else _vectors(view)
     if vecs is None or not vecs.indexes:
         raise SemanticUnavailable("semantic search is not available: no vector index for this graph yet; "
                                   "run `stakegraph refresh`")
@@ -94,7 +108,7 @@ def semantic_search(view: GraphView, text: str, *, k: int = DEFAULT_LIMIT, offse
 def hybrid_search(view: GraphView, text: str, *, limit: int = DEFAULT_LIMIT, offset: int = 0,
                   labels: Iterable[str] | None = None, kinds: Iterable[str] | None = None,
                   sector: str | None = None, region: str | None = None, tier: str | None = None,
-                  facets: bool = False) -> Results:
+                  facets: bool = False, vectors: VectorSource | None = None) -> Results:
     """Words and vectors fused: the lexical ranking, the vector ranking, the same filters on both.
 
     The total counts every entity either ranking found: all lexical matches plus the vector
@@ -103,23 +117,23 @@ def hybrid_search(view: GraphView, text: str, *, limit: int = DEFAULT_LIMIT, off
     """
     engine = index_for(view)
     filters = engine.filters(labels=labels, kinds=kinds, sector=sector, region=region, tier=tier)
-    p = plan(engine.schema, text)
+    p = engine.plan(text)
     if p.query is None:
         return engine.run(p, filters, limit=limit, offset=offset, facets=facets)
     offset = min(max(0, offset), MAX_OFFSET)
     depth = max(offset + limit, SEMANTIC_DEPTH)
     lexical = engine.run(p, filters, limit=depth, offset=0, facets=facets)
-    vectors = nearest(view, engine, text, filters)
+    neighbours = nearest(view, engine, text, filters, vectors=vectors)
     fused: dict[str, float] = {}
     for rank, h in enumerate(lexical.hits, 1):
         fused[h.id] = LEXICAL_WEIGHT / (RRF_K + rank) + (1.0 if h.match == "exact" else 0.0)
     first: dict[str, Hit] = {h.id: h for h in lexical.hits}
-    for rank, (h, cosine) in enumerate(vectors, 1):
+    for rank, (h, cosine) in enumerate(neighbours, 1):
         fused[h.id] = fused.get(h.id, 0.0) + SEMANTIC_WEIGHT / (RRF_K + rank)
         if h.id not in first:
             first[h.id] = replace(h, score=round(float(cosine), 4), match="semantic")
     on_page = {h.id for h in lexical.hits}
-    vector_only = [h.id for h, _ in vectors if h.id not in on_page]
+    vector_only = [h.id for h, _ in neighbours if h.id not in on_page]
     if lexical.total > len(lexical.hits):  # those matching words further down are in the total already
         vector_only_count = len(vector_only) - engine.count_among(p, filters, vector_only)
     else:

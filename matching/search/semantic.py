@@ -23,8 +23,9 @@ from typing import Any, Protocol
 from kg.store import GraphView, StoreError
 from matching.search.engine import DEFAULT_LIMIT, MAX_OFFSET, SearchEngine
 from matching.search.hits import Hit, Results
+from matching.search.keys import clean
 from matching.search.lookup import index_for
-from matching.search.query import Filters
+from matching.search.query import MAX_QUERY_CHARS, Filters
 
 __all__ = ["SemanticUnavailable", "VectorSource", "hybrid_search", "nearest", "semantic_search"]
 
@@ -69,13 +70,14 @@ def nearest(view: GraphView, engine: SearchEngine, text: str, filters: Filters,
     labels = [lb for lb in vecs.indexes if not filters.labels or lb in filters.labels]
     if not labels:
         return []
-    vector = vecs.encode(text)
+    vector = vecs.encode(clean(text)[:MAX_QUERY_CHARS])  # an encoder refuses lone surrogates
     restrictive = filters.any() and (filters.kinds or filters.regions or filters.sectors or filters.tiers
                                      or set(filters.labels) != set(labels))
     found: dict[str, tuple[Hit, float]] = {}
     for label in labels:
         index = vecs.indexes[label]
         k = min(depth * (OVERFETCH if restrictive else 1), len(index))
+        got: list[tuple[Hit, float]] = []
         while k > 0:
             pairs = index.search(vector, k=k)
             passing = engine.hits_for([i for i, _ in pairs], filters)

@@ -63,3 +63,17 @@ def test_readers_use_the_published_index_of_their_version(settings, tmp_path):
         from matching.search import index_for
 
         assert index_for(v).folder == Path(v.data_dir) / SEARCH_DIR
+
+
+def test_cli_search_prints_json_lines_and_names_a_bad_filter(settings, tmp_path, capsys):
+    from stakegraph_cli.main import main
+
+    load_bundle(settings, bundle(tmp_path / "src", ROWS))
+    home = str(settings.home_path)
+    assert main(["--home", home, "search", "firm", "--region", "Wuxi", "--limit", "3", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    rows = [json.loads(line) for line in lines]
+    assert {"id", "label", "name_zh", "name_en", "kind", "region", "score", "match"} <= set(rows[0])
+    assert main(["--home", home, "search", "", "--region", "Atlantis"]) == 2
+    assert "Atlantis" in capsys.readouterr().err

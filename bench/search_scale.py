@@ -240,13 +240,70 @@ def reader_rss(folder: Path, qs: dict[str, list[tuple[str, str, dict]]]) -> floa
         return float("nan")
 
 
+def queries_from_index(engine, n: int, count: int, seed: int = 11) -> dict[str, list[tuple[str, str, dict]]]:
+    """The same query kinds made from the stored documents of an index built earlier (--index),
+    so the latencies of a big index can be measured again without generating its entities."""
+    rnd = random.Random(seed)
+    out: dict[str, list[tuple[str, str, dict]]] = {k: [] for k in (*KINDS, "filtered")}
+    while len(out["exact_zh"]) < count:
+        i = rnd.randrange(n)
+        hit = engine.hits_for([f"org-{i}"]).get(f"org-{i}")
+        if hit is None:
+            continue
+        shown = engine.stored(hit.id)
+        keys, en = shown["keys"], shown["name_en"].split()
+        topics = rnd.sample(TOPICS_EN, 2)
+        out["exact_zh"].append((hit.name_zh, hit.id, {}))
+        out["alias"].append((keys["k_alias"][0], hit.id, {}))
+        out["initials"].append((keys["k_initials"][0][:5], hit.id, {}))
+        out["pinyin"].append((keys["k_pinyin"][0][:12], hit.id, {}))
+        out["typo_en"].append((" ".join([_swap(en[0]), *en[1:]]), hit.id, {}))
+        out["words"].append((" ".join(topics), hit.id, {}))
+        out["filtered"].append((keys["k_alias"][0], hit.id, {"region": REGIONS[hit.city][0]}))
+    while len(out["code"]) < count:
+        i = rnd.randrange(0, n, 5)
+        shown = engine.stored(f"org-{i}")
+        if shown and shown["keys"].get("k_code"):
+            out["code"].append((shown["keys"]["k_code"][0], shown["id"], {}))
+    return out
+
+
+def measure_index(folder: Path, n: int, count: int) -> None:
+    """--index: latencies and reader memory of an index built by an earlier run."""
+    from matching.search.engine import SearchEngine
+    from matching.search.query import warm_segmenter
+
+    warm_segmenter()
+    engine = SearchEngine.open(folder, "bench")
+    qs = queries_from_index(engine, n, count)
+
+    def run(q: str, _want: str, f: dict) -> list[str]:
+        return [h.id for h in engine.query(q, limit=20, region=f.get("region")).hits]
+
+    for kind in qs:
+        run(*qs[kind][0])
+    lat = {k: timed(run, v) for k, v in qs.items()}
+    report = {"size_mb": round(du_mb(folder), 1), "reader_rss_mb": reader_rss(folder, qs),
+              "p50_ms": {k: pct(lat[k][0], 50) for k in KINDS}, "p95_ms": {k: pct(lat[k][0], 95) for k in KINDS},
+              "p95_more_ms": {"filtered": pct(lat["filtered"][0], 95)},
+              "p95_cpu_ms": {k: pct(lat[k][2], 95) for k in qs}, "found": {k: round(lat[k][1], 3) for k in qs}}
+    for k in qs:
+        print(f"{k:12} wall p50 {pct(lat[k][0], 50):>8} p95 {pct(lat[k][0], 95):>8}  CPU p95 {pct(lat[k][2], 95):>7}"
+              f"  found {lat[k][1]:>5.0%}")
+    print(json.dumps({"n": n, "new": report}, ensure_ascii=False))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("n", nargs="?", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--no-old", action="store_true", help="build only the tantivy index")
     ap.add_argument("--keep", help="build the index in this folder and keep it")
+    ap.add_argument("--index", help="only measure queries on the index an earlier run kept in this folder")
     args = ap.parse_args()
+    if args.index:
+        measure_index(Path(args.index), args.n, args.queries)
+        return
     from matching.search.build import SEARCH_DIR, build_from_view
     from matching.search.engine import SearchEngine
     from matching.search.lookup import index_for

@@ -138,6 +138,12 @@ class SearchEngine:
                                    shown["city"], 0.0, "filter", "", "")
         return out
 
+    def stored(self, node_id: str) -> dict[str, Any] | None:
+        """What the index stores of one entity (names, kind, city, keys, chain links)."""
+        searcher = self._searcher()
+        found = searcher.search(Query.term_query(self.schema, "id", node_id), 1, count=False)
+        return json.loads(searcher.doc(found.hits[0][1])["doc"][0]) if found.hits else None
+
     def count_among(self, p: QueryPlan, filters: Filters, ids: Sequence[str]) -> int:
         """How many of `ids` match the query and the filters."""
         query = self.compose(p, filters)

@@ -67,9 +67,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home_region", "cn-js-wuxi", "Region whose local strength and ties count (chain map, recommendations)."),
     Setting(
         "signal_weights",
-        "semantic=0.30,peer_similarity=0.30,sector_fit=0.15,cooperation=0.10,region_ties=0.05,standing=0.05,recency=0.05",
-        "Weights of the recommendation signals (normalised to sum to 1); see docs/recommendation.md.",
+        "semantic=0.25,peer_similarity=0.10,sector_fit=0.10,tree_distance=0.10,item_cf=0.20,co_neighbours=0.10,"
+        "diffusion=0.05,cooperation=0.05,popularity=0.05",
+        "Default weights of the fit signals (normalised to sum to 1): used when the graph version has no learned model for a question, or with ranker = weights; see docs/recommendation.md.",
     ),
+    Setting("ranker", "learned", "learned: rank with the model trained at refresh (matching.rank.train), falling back to signal_weights where it has none; weights: always signal_weights."),
+    Setting("policy_weights", "region_ties=0.05,standing=0.03", "The office's priorities, added to the fit score as a separate 'policy' line of the breakdown (not normalised)."),
+    Setting("tie_weight_extracted", 0.5, "How much a relation extracted from text counts in a score, against 1 for a curated or official one (illustrative ones count 0)."),
+    Setting("tie_half_life_years", 3.0, "A past relation (its `until` before this year) counts half a current one, halving again every this many years after it ended."),
+    Setting("ranker_train_questions", 300, "Relations of each type hidden and asked back when the refresh trains the ranking model."),
+    Setting("ranker_min_positives", 200, "Fewest answered questions of a type for a learned model of it; below, the default weights are used and the run log says so."),
+    Setting("ranker_retrain_share", 0.01, "A refresh that touched less than this share of the nodes keeps the previous version's ranking model."),
+    Setting("ranker_kind", "auto", "Model of the learned ranker: auto (LightGBM lambdarank or logistic regression, whichever ranks the held-out training questions better), lightgbm or logistic."),
     Setting("vector_backend", "faiss", "Nearest-neighbour search: faiss (index files beside each graph version) or neo4j (Neo4j's own vector index; needs backend = neo4j; docs/neo4j.md)."),
     Setting("candidate_pool", 300, "Candidates one recommendation scores (FAISS nearest plus graph neighbourhood)."),
     Setting(

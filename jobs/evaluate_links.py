@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import csv
 import datetime
+import hashlib
+import json
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,7 +30,7 @@ from ingest.context import Context
 from ingest.sources import taxonomy_source
 from ingest.sources.bundle_source import BundleSource
 from jobs.refresh import default_steps, run_refresh
-from kg.backends import open_view
+from kg.backends import current_version, open_view, open_writer
 from kg.lookup import resolve_id
 from kg.schema import load_schema
 from kg.settings import load_settings
@@ -42,6 +44,7 @@ from matching.rank.model import (
     WeightsRanker,
     parse_weights,
 )
+from matching.rank.train import retrain as retrain_ranker
 from matching.recommend import ranker_for, score_set
 
 MRR_DEPTH = 100
@@ -145,13 +148,28 @@ def methods(ranker, settings) -> dict[str, Any]:
     return out
 
 
-def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None = None) -> dict[str, Any]:
+def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None = None, keep: Path | None = None,
+                   retrain: bool = False) -> dict[str, Any]:
     """{"methods": {name: {"all": metrics, "by_type": {type: metrics}}}, "baselines": names,
     "present": n, "absent": n, "models": {question: model used}}; raises HiddenLinksError when
-    nothing can be evaluated or a row names an unknown id."""
+    nothing can be evaluated or a row names an unknown id.
+
+    `keep`: load into this folder and, on a later call with the same data and hidden file,
+    reuse it (development: rank again without reloading); `retrain`: train the ranking model
+    again on the loaded graph first."""
     hidden = read_hidden(hidden_file)
+    home = home or keep
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
     settings = load_settings({"home": str(home or tmp.name)})
+    stamp = json.dumps({"data": str(Path(data).resolve()), "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
+    stamp_file = Path(keep) / "eval_links.json" if keep else None
+    if stamp_file is not None and stamp_file.is_file() and current_version(settings):
+        kept = json.loads(stamp_file.read_text(encoding="utf-8"))
+        if kept["stamp"] == stamp:
+            if retrain:
+                with open_writer(settings, purpose="eval retrain") as w:
+                    retrain_ranker(w, settings)
+            return _score_all(settings, hidden, {tuple(x) for x in map(_key, kept["found"])}, k, hidden_file)
     keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
     found: set[tuple[str, frozenset[str]]] = set()
 
@@ -168,10 +186,16 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
     drop_hidden.__name__ = "drop_hidden"
     try:
         run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))], steps=[drop_hidden, *default_steps()])
+        if stamp_file is not None:
+            stamp_file.write_text(json.dumps({"stamp": stamp, "found": [[t, sorted(p)] for t, p in found]}), encoding="utf-8")
         return _score_all(settings, hidden, found, k, hidden_file)
     finally:
         if tmp:
             tmp.cleanup()
+
+
+def _key(row: list[Any]) -> tuple[str, frozenset[str]]:
+    return row[0], frozenset(row[1])
 
 
 def _score_all(settings, hidden: list[Hidden], found: set, k: int, hidden_file: Path) -> dict[str, Any]:

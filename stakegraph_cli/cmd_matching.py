@@ -62,7 +62,8 @@ def cmd_eval(args, settings) -> int:
             print("eval links: --hidden FILE is required (CSV source_id,target_id,type)", file=sys.stderr)
             return 2
         try:
-            result = evaluate_links(Path(args.data), Path(args.hidden), k=args.k)
+            result = evaluate_links(Path(args.data), Path(args.hidden), k=args.k,
+                                    keep=Path(args.keep) if args.keep else None, retrain=args.retrain)
         except HiddenLinksError as exc:
             print(f"eval links: {exc}", file=sys.stderr)
             return 2
@@ -123,5 +124,7 @@ ARGUMENTS["eval"] = lambda p: (
     p.add_argument("--data", required=True, help="bundle folder"),
     p.add_argument("--hidden", help="links: CSV source_id,target_id,type of relationships to hide"),
     p.add_argument("--truth", help="resolve: CSV record_a,record_b,same"),
+    p.add_argument("--keep", help="links: load into this folder and reuse it on the next run with the same data and hidden file"),
+    p.add_argument("--retrain", action="store_true", help="links, with --keep: train the ranking model again before ranking"),
     p.add_argument("--k", type=int, default=10),
 )

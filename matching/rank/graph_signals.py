@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from functools import lru_cache
+
+import numpy as np
 
 from matching.evidence import Evidence
 from matching.facts import Facts, Tie, Trees
@@ -148,44 +150,52 @@ def co_neighbours(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]
 def diffusion(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]:
     f, t = cx.facts, cx.t
     rels = set(rels_of(cx)) | {"ACTIVE_IN", "SUBSIDIARY_OF", *PARTNER_RELS}
-    adj: dict[str, dict[str, float]] = defaultdict(dict)
+    index: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    weights: list[float] = []
     for node, ties in f.ties.items():
+        i = index.setdefault(node, len(index))
         for tie in ties:
             if tie.type in rels:
                 w = cx.w(tie)
                 if w > 0:
-                    adj[node][tie.other] = max(adj[node].get(tie.other, 0.0), w)
-                    adj[tie.other][node] = max(adj[tie.other].get(node, 0.0), w)
-    seeds = [s for s in [t.id, *cx.anchors] if s in adj] or [s for s in t.sectors if s in adj]
-    if not seeds:
+                    j = index.setdefault(tie.other, len(index))
+                    rows += (i, j)
+                    cols += (j, i)
+                    weights += (w, w)
+    seeds = [index[s] for s in [t.id, *cx.anchors] if s in index] or [index[s] for s in t.sectors if s in index]
+    if not seeds or not rows:
         return {c: SignalValue(0.0) for c in cands}
-    start = {s: 1.0 / len(seeds) for s in seeds}
-    p = dict(start)
-    via: dict[str, tuple[float, str]] = {}
-    for step in range(DIFFUSION_STEPS):
-        nxt: dict[str, float] = defaultdict(float)
-        for node, mass in p.items():
-            nbrs = adj.get(node)
-            if not nbrs:
-                continue
-            total = sum(nbrs.values())
-            for other, w in nbrs.items():
-                m = (1 - DIFFUSION_RESTART) * mass * w / total
-                nxt[other] += m
-                if step >= 1 and other in f.props and node not in seeds and m > via.get(other, (0.0, ""))[0]:
-                    via[other] = (m, node)
-        for s, m in start.items():
-            nxt[s] += DIFFUSION_RESTART * m
-        p = nxt
+    from scipy.sparse import csr_matrix
+
+    n = len(index)
+    adj = csr_matrix((np.array(weights), (np.array(rows), np.array(cols))), shape=(n, n))
+    adj.sum_duplicates()
+    adj.data = np.minimum(adj.data, 1.0)  # a pair tied twice (both ends fetched) counts once
+    out_deg = np.asarray(adj.sum(axis=1)).ravel()
+    walk = csr_matrix(adj.multiply(1.0 / np.where(out_deg > 0, out_deg, 1.0)[:, None]))
+    start = np.zeros(n)
+    start[seeds] = 1.0 / len(seeds)
+    p = start.copy()
+    for _ in range(DIFFUSION_STEPS):
+        p = (1 - DIFFUSION_RESTART) * (walk.T @ p) + DIFFUSION_RESTART * start
     out = {}
+    seed_set = set(seeds)
     for c in cands:
+        i = index.get(c)
+        if i is None:
+            out[c] = SignalValue(0.0)
+            continue
+        via = max(((p[index[tie.other]], tie.other) for tie in f.ties.get(c, ()) if tie.type in rels
+                   and tie.other in index and index[tie.other] not in seed_set), default=None)
         ev = []
-        if c in via:
-            node = via[c][1]
-            ev = [Evidence("diffusion", other=node, other_zh=f.names.get(node, node) if node in f.names else cx.tr.name(node, "zh"),
-                           other_en=(f.props.get(node, {}).get("name_en") or f.names.get(node) or cx.tr.name(node, "en")),
+        if via is not None and via[0] > 0:
+            node = via[1]
+            ev = [Evidence("diffusion", other=node, other_zh=f.names.get(node) or cx.tr.name(node, "zh"),
+                           other_en=f.props.get(node, {}).get("name_en") or f.names.get(node) or cx.tr.name(node, "en"),
                            target_zh=t.name, target_en=t.name_en)]
-        out[c] = SignalValue(p.get(c, 0.0), ev)
+        out[c] = SignalValue(float(p[i]), ev)
     return out
 
 

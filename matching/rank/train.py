@@ -185,5 +185,24 @@ def train_ranker(ctx: RunContext) -> None:
     log.info("ranker trained in %.1f s: %s", spec["seconds"], spec["trained"])
 
 
+def retrain(writer, settings) -> dict[str, Any]:
+    """Train again on a graph as it stands, outside a refresh (eval links --retrain, repairs):
+    the same `train`, its edges and labels read through the writer; the model is written into
+    the new version."""
+    import datetime
+
+    labels = {n.id: n.label for label in writer.schema.labels for batch in writer.iter_nodes(label, 50_000) for n in batch}
+    edges: dict[str, dict[str, Any]] = {}
+    for rel in QUESTION_TYPES:
+        for batch in writer.iter_edges(rel, batch_size=50_000):
+            for e in batch:
+                edges[f"{e.source_id}|{rel}|{e.target_id}"] = {**e.props, "_pair": (e.source_id, e.target_id)}
+    spec = train(writer, settings, edges, labels, datetime.date.today().year)
+    path = writer.data_dir / MODEL_DIR / MODEL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return spec
+
+
 def settings_share(ctx: RunContext) -> float:
     return float(ctx.settings.ranker_retrain_share)

@@ -161,16 +161,20 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
     home = home or keep
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
     settings = load_settings({"home": str(home or tmp.name)})
-    stamp = json.dumps({"data": str(Path(data).resolve()), "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
+    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
     stamp_file = Path(keep) / "eval_links.json" if keep else None
+    stamp = ""
+    if stamp_file is not None:  # the loaded graph depends only on which hidden links the bundle holds
+        present = sorted(f"{t}|{'|'.join(sorted(p))}" for t, p in keys & _bundle_keys(Path(data)))
+        stamp = json.dumps({"data": str(Path(data).resolve()), "removed": hashlib.sha1("\n".join(present).encode()).hexdigest()})
     if stamp_file is not None and stamp_file.is_file() and current_version(settings):
         kept = json.loads(stamp_file.read_text(encoding="utf-8"))
-        if kept["stamp"] == stamp:
+        old = json.dumps({"data": str(Path(data).resolve()), "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
+        if kept["stamp"] in (stamp, old):
             if retrain:
                 with open_writer(settings, purpose="eval retrain") as w:
                     retrain_ranker(w, settings)
-            return _score_all(settings, hidden, {tuple(x) for x in map(_key, kept["found"])}, k, hidden_file)
-    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
+            return _score_all(settings, hidden, keys & _bundle_keys(Path(data)), k, hidden_file)
     found: set[tuple[str, frozenset[str]]] = set()
 
     def drop_hidden(ctx: Context) -> None:
@@ -187,15 +191,17 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
     try:
         run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))], steps=[drop_hidden, *default_steps()])
         if stamp_file is not None:
-            stamp_file.write_text(json.dumps({"stamp": stamp, "found": [[t, sorted(p)] for t, p in found]}), encoding="utf-8")
+            stamp_file.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
         return _score_all(settings, hidden, found, k, hidden_file)
     finally:
         if tmp:
             tmp.cleanup()
 
 
-def _key(row: list[Any]) -> tuple[str, frozenset[str]]:
-    return row[0], frozenset(row[1])
+def _bundle_keys(data: Path) -> set[tuple[str, frozenset[str]]]:
+    """The (type, ends) of every edge the bundle holds, as its reader gives them."""
+    batch = BundleSource(data.name, data).read(load_schema())
+    return {(e.type, frozenset((e.source_id, e.target_id))) for e in batch.edges}
 
 
 def _score_all(settings, hidden: list[Hidden], found: set, k: int, hidden_file: Path) -> dict[str, Any]:

@@ -175,7 +175,10 @@ def _result(cs: CandidateSet, i: int, s: Scored, fit: float, boost: float, pw: d
         contribs.append(_contribution(name, x, con / x if x else 0.0, con, values.get(name, SignalValue(0.0))))
     policy = [_contribution(p, cs.policy[c][p].value, pw.get(p, 0.0), pw.get(p, 0.0) * cs.policy[c][p].value, cs.policy[c][p])
               for p in POLICY]
-    top = sorted((x for x in contribs + policy if x.evidence and x.contribution > 0), key=lambda x: -x.contribution)[:3]
+    top: list[SignalContribution] = []
+    for x in sorted((x for x in contribs + policy if x.evidence and x.contribution > 0), key=lambda x: -x.contribution):
+        if len(top) < 3 and x.evidence[0] not in {y.evidence[0] for y in top}:  # two signals, one fact: said once
+            top.append(x)
     return Recommendation(c, props.get("name_zh"), props.get("name_en"), props.get("kind"), round(fit + boost, 4), contribs,
                           [x.evidence[0] for x in top], [x.evidence_zh[0] for x in top], round(fit, 4), round(boost, 4),
                           policy, s.model, s.note, props.get("evidence_tier"))

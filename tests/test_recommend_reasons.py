@@ -154,3 +154,21 @@ def test_an_ended_tie_is_history_and_an_illustrative_one_never_counts(loaded):
         "the illustrative partnership is no evidence"
     coop = next(s for s in parent.signals if s.name == "cooperation")
     assert not any(r.get("context") == "anchor" for r in coop.records), "the made-up tie does not make it an anchor"
+
+
+def test_a_manifest_tier_is_stamped_on_the_sources_facts(tmp_path):
+    from ingest.sources import ManifestError, load_manifest
+    from kg.schema import load_schema
+
+    write_bundle(tmp_path / "real", ORGS[:2], RELATIONS[:1])
+    m = tmp_path / "m.yaml"
+    m.write_text("sources:\n  - {name: a, kind: bundle, path: real}\n  - {name: b, kind: bundle, path: real, tier: illustrative}\n",
+                 encoding="utf-8")
+    a, b = load_manifest(m)[1:]
+    assert (a.tier, b.tier) == ("curated", "illustrative") and type(b).__name__ == "BundleSource"
+    batch_a, batch_b = a.read(load_schema()), b.read(load_schema())
+    assert all("evidence_tier" not in e.props for e in batch_a.edges), "curated is the default, not stamped"
+    assert batch_b.edges and all(e.props["evidence_tier"] == "illustrative" for e in batch_b.edges)
+    m.write_text("sources:\n  - {name: a, kind: bundle, path: real, tier: rumour}\n", encoding="utf-8")
+    with pytest.raises(ManifestError, match="source a: unknown tier 'rumour'"):
+        load_manifest(m)

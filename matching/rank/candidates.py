@@ -222,8 +222,13 @@ def candidate_set(
         present = [c for c in cands if c in index]
         if present:
             scores = np.stack([index.vector(c) for c in present]) @ anchor_vecs.T
+            position = {a: j for j, a in enumerate(anchor_ids)}
+            for i, c in enumerate(present):
+                if c in position:  # a candidate that is itself an anchor is not 'much like' itself
+                    scores[i, position[c]] = -1.0
             for c, row, j in zip(present, scores, scores.argmax(axis=1), strict=True):
-                peer[c] = (float(row[j]), anchor_ids[int(j)])
+                if row[j] > -1.0:
+                    peer[c] = (float(row[j]), anchor_ids[int(j)])
     extra = sorted((t.involved | set(anchors) | set(items) | ({entity_id} if t.label == "Organization" else set())) - cands)
     facts = _fetch(view, sorted(cands) + extra, cap, hidden)
     cand_list = [c for c in sorted(cands) if c in facts.props and elig.admits(facts.props[c].get("kind"))]

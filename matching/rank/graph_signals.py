@@ -192,8 +192,11 @@ def diffusion(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]:
         ev = []
         if via is not None and via[0] > 0:
             node = via[1]
-            ev = [Evidence("diffusion", other=node, other_zh=f.names.get(node) or cx.tr.name(node, "zh"),
-                           other_en=f.props.get(node, {}).get("name_en") or f.names.get(node) or cx.tr.name(node, "en"),
+            tree_node = node in cx.tr.names  # a sector or region: its names come from the trees
+            ev = [Evidence("diffusion", other=node,
+                           other_zh=cx.tr.name(node, "zh") if tree_node else f.names.get(node, node),
+                           other_en=cx.tr.name(node, "en") if tree_node else
+                           (f.props.get(node, {}).get("name_en") or f.names.get(node, node)),
                            target_zh=t.name, target_en=t.name_en)]
         out[c] = SignalValue(float(p[i]), ev)
     return out

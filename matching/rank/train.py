@@ -175,7 +175,13 @@ def train_ranker(ctx: RunContext) -> None:
         ctx.log.details.append({"op": "ranker", "reused": True, "touched": len(ctx.touched)})
         return
     labels = {i: n.label for i, n in ctx.existing.items()}
-    spec = train(ctx.writer, ctx.settings, ctx.read_edges(), labels, datetime.date.today().year)
+    try:
+        spec = train(ctx.writer, ctx.settings, ctx.read_edges(), labels, datetime.date.today().year)
+    except Exception as exc:  # a failed training must not fail the refresh: the default weights rank
+        log.exception("ranker training failed; the default weights will rank")
+        ctx.log.details.append({"op": "ranker", "failed": str(exc)})
+        path.unlink(missing_ok=True)
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
     detail = {"op": "ranker", "seconds": spec["seconds"], "trained": spec["trained"], "fallback": spec["fallback"]}

@@ -262,6 +262,7 @@ class Trees:
     children: dict[str, set[str]]
     upstream_of: dict[str, set[str]]  # sector -> sectors it supplies
     names: dict[str, tuple[str, str]]  # id -> (zh, en)
+    _captions: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def ancestors(self, node: str) -> list[str]:
         out, seen = [], {node}
@@ -275,8 +276,11 @@ class Trees:
         return descendants(self.children, {node})
 
     def name(self, node: str, lang: str) -> str:
-        zh, en = self.names.get(node, (node, node))
-        return caption("Sector", {"name_zh": zh, "name_en": en}, lang, node)  # regions caption alike
+        key = (node, lang)
+        if key not in self._captions:  # reasons name the same few links thousands of times
+            zh, en = self.names.get(node, (node, node))
+            self._captions[key] = caption("Sector", {"name_zh": zh, "name_en": en}, lang, node)  # regions caption alike
+        return self._captions[key]
 
 
 _trees: dict[str, Trees] = {}

@@ -86,8 +86,16 @@ class SignalContext:
     half_life: float = 3.0
     sector_props: dict[str, dict[str, Any]] = field(default_factory=dict)  # summaries of sectors (related_json)
 
+    _weights: dict[tuple, float] = field(default_factory=dict)
+    counterparts_cache: dict[tuple, dict] = field(default_factory=dict)  # graph_signals.counterparts, per node
+
     def w(self, tie: Tie) -> float:
-        return tie.weight(self.now, self.extracted_weight, self.half_life)
+        """The tie's weight (Tie.weight): it depends only on its tier and end year, so it is worked
+        out once per combination and call (thousands of ties, a handful of combinations)."""
+        key = (tie.props.get("tier"), tie.props.get("until"))
+        if key not in self._weights:
+            self._weights[key] = tie.weight(self.now, self.extracted_weight, self.half_life)
+        return self._weights[key]
 
     def tie_evidence(self, tie: Tie, kind: str = "tie", context: str = "") -> Evidence:
         return Evidence(kind, rel=tie.type, direction=tie.direction, other=tie.other, other_zh=tie.other_name,

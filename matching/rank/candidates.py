@@ -15,6 +15,7 @@ and asks for them back).
 from __future__ import annotations
 
 import datetime
+import json
 from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
@@ -236,6 +237,8 @@ def candidate_set(
         inside = tr.subtree(region)
         cand_list = [c for c in cand_list if facts.regions(c) & inside]
     cx.facts = facts
+    if hidden and question == "sector":
+        cx.sector_props = _without_hidden_members(sector_props, t.sectors, hidden, facts)
     values: dict[str, dict[str, SignalValue]] = {c: {} for c in cand_list}
     for c in cand_list:
         values[c]["semantic"] = SignalValue(max(0.0, min(1.0, sims.get(c, 0.0))))
@@ -253,5 +256,47 @@ def candidate_set(
     for name, fn in POLICY_SIGNALS.items():
         for c, v in fn(cx, cand_list).items():
             policy[c][name] = v
+    if hidden and question == "sector" and vecs is not None and index is not None and q is not None:
+        _unleak_text(values, cand_list, hidden, t, tr, vecs, q, anchor_vecs, anchor_ids, facts)
     raw = np.array([[values[c][f].value for f in FEATURES] for c in cand_list], dtype=float).reshape(len(cand_list), len(FEATURES))
     return CandidateSet(t, question, elig, cand_list, values, facts, raw, normalise(raw), policy)
+
+
+def _without_hidden_members(sector_props: dict[str, dict[str, Any]], sectors: set[str], hidden: Hidden,
+                            facts: Facts) -> dict[str, dict[str, Any]]:
+    """The link summaries as they would be without the hidden memberships (training only): the
+    refresh counted the hidden firm among the link's members, which would flatter item CF."""
+    out = dict(sector_props)
+    for s in sectors:
+        firms = [next(iter(pair - {s})) for rel, pair in hidden if rel == "ACTIVE_IN" and s in pair and len(pair) == 2]
+        props = sector_props.get(s)
+        if not firms or not props or not props.get("related_json"):
+            continue
+        n_s = max(1, (props.get("member_count") or 1) - len(firms))
+        rows = []
+        for y, cos, shared in related_of(props["related_json"]):
+            minus = sum(1 for f in firms if y in facts.sectors(f))
+            n_y = (shared / cos) ** 2 / max(1, props.get("member_count") or 1) if cos else 0.0  # |Y| from the stored cosine
+            if shared - minus > 0 and n_y > 0:
+                rows.append([y, round((shared - minus) / (n_s * n_y) ** 0.5, 4), shared - minus])
+        out[s] = {**props, "member_count": n_s, "related_json": json.dumps(sorted(rows, key=lambda r: (-r[1], r[0])))}
+    return out
+
+
+def _unleak_text(values: dict[str, dict[str, SignalValue]], cands: list[str], hidden: Hidden, t: Target, tr: Trees,
+                 vecs: Any, q: np.ndarray, anchor_vecs: np.ndarray | None, anchor_ids: list[str], facts: Facts) -> None:
+    """Training only: a firm's stored vector encodes the names of its links, the hidden one
+    included; the hidden answer's text signals are recomputed from its text without that link,
+    as `eval links` (which removes hidden links before loading) sees them."""
+    for c in cands:
+        if not any(rel == "ACTIVE_IN" and pair == frozenset((c, s)) for rel, pair in hidden for s in t.sectors):
+            continue
+        props = facts.props.get(c) or {}
+        names = sorted((tr.names.get(s, ("", ""))[1] or tr.names.get(s, ("", ""))[0] or s) for s in facts.sectors(c) - t.sectors)
+        v = vecs.encode(node_text(props, names))  # as matching.vectors writes it, less the hidden link
+        values[c]["semantic"] = SignalValue(max(0.0, min(1.0, float(v @ q))))
+        if anchor_vecs is not None:
+            sims = anchor_vecs @ v
+            mask = [a != c for a in anchor_ids]
+            best = max((float(x) for x, keep in zip(sims, mask, strict=True) if keep), default=0.0)
+            values[c]["peer_similarity"] = SignalValue(max(0.0, min(1.0, best)))

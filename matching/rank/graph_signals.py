@@ -44,13 +44,19 @@ def rels_of(cx: SignalContext) -> tuple[str, ...]:
 
 
 def counterparts(f: Facts, node: str, rels: tuple[str, ...], cx: SignalContext) -> dict[str, tuple[float, Tie]]:
-    """A node's counterparts by the question's relations, either direction, with each tie's weight."""
+    """A node's counterparts by the question's relations, either direction, with each tie's weight
+    (kept per call: CF, co-neighbours and candidate generation read the same nodes)."""
+    key = (node, rels, id(f))
+    cached = cx.counterparts_cache.get(key)
+    if cached is not None:
+        return cached
     out: dict[str, tuple[float, Tie]] = {}
     for tie in f.ties.get(node, ()):
         if tie.type in rels and tie.other != node:
             w = cx.w(tie)
             if w > 0 and w > out.get(tie.other, (0.0, tie))[0]:
                 out[tie.other] = (w, tie)
+    cx.counterparts_cache[key] = out
     return out
 
 
@@ -253,9 +259,11 @@ def tree_distance(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]
                     memo[(s, ts)] = tree_steps(tr, s, ts)
                 d = memo[(s, ts)]
                 if d is not None and 0.5 ** d > best:
-                    best = 0.5 ** d
-                    ev = [Evidence("sector_same" if d == 0 else "sector_near", other=s, other_zh=tr.name(s, "zh"),
-                                   other_en=tr.name(s, "en"), count=d, target_zh=tr.name(ts, "zh"), target_en=tr.name(ts, "en"))]
+                    best, pair = 0.5 ** d, (s, ts, d)
+        if best > 0:
+            s, ts, d = pair
+            ev = [Evidence("sector_same" if d == 0 else "sector_near", other=s, other_zh=tr.name(s, "zh"),
+                           other_en=tr.name(s, "en"), count=d, target_zh=tr.name(ts, "zh"), target_en=tr.name(ts, "en"))]
         out[c] = SignalValue(best, ev)
     return out
 

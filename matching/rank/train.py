@@ -72,22 +72,35 @@ def sample_questions(edges: dict[str, dict[str, Any]], labels: dict[str, str], p
     return out
 
 
-def collect(view, settings, questions: list[tuple[str, str, str]], neighbours: dict[tuple[str, str], set[str]]
-            ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """One (features, labels) pair per question whose answer is among its candidates."""
-    groups = []
+def collect(view, settings, questions: list[tuple[str, str, str]], neighbours: dict[tuple[str, str], set[str]],
+            deadline: float | None = None) -> tuple[list[tuple[np.ndarray, np.ndarray]], int]:
+    """(one (features, labels) group per call, the hidden relations found among the candidates).
+
+    The hidden relations of one asker are asked together, a fifth of its counterparts at most
+    per call (a chain link hides several of its firms at once and each is a right answer): the
+    same questions for far fewer calls. Stops at `deadline` (time.perf_counter())."""
+    by_asker: dict[tuple[str, str], list[str]] = defaultdict(list)
     for asker, answer, rel in questions:
-        hidden = {(rel, frozenset((asker, answer)))}
-        linked = neighbours.get((asker, rel), set()) - {answer}
-        try:
-            cs = candidate_set(view, asker, settings, rel_type=rel, exclude=linked, exclude_involved=False, hidden=hidden)
-        except Exception as exc:  # one odd node must not stop a refresh
-            log.debug("training question %s -> %s skipped: %s", asker, rel, exc)
-            continue
-        if answer in cs.ids and len(cs.ids) > 1:
-            y = np.array([1.0 if c == answer else 0.0 for c in cs.ids])
-            groups.append((cs.x, y))
-    return groups
+        by_asker[(asker, rel)].append(answer)
+    groups, found = [], 0
+    for (asker, rel), answers in by_asker.items():
+        size = max(1, min(10, len(neighbours.get((asker, rel), ())) // 5))
+        for i in range(0, len(answers), size):
+            if deadline is not None and time.perf_counter() > deadline:
+                return groups, found
+            chunk = set(answers[i:i + size])
+            hidden = {(rel, frozenset((asker, a))) for a in chunk}
+            linked = neighbours.get((asker, rel), set()) - chunk
+            try:
+                cs = candidate_set(view, asker, settings, rel_type=rel, exclude=linked, exclude_involved=False, hidden=hidden)
+            except Exception as exc:  # one odd node must not stop a refresh
+                log.debug("training question %s -> %s skipped: %s", asker, rel, exc)
+                continue
+            y = np.array([1.0 if c in chunk else 0.0 for c in cs.ids])
+            if 0 < y.sum() < len(y):
+                groups.append((cs.x, y))
+                found += int(y.sum())
+    return groups, found
 
 
 def fit(kind: str, groups: list[tuple[np.ndarray, np.ndarray]], cols: list[int]) -> dict[str, Any]:
@@ -114,14 +127,18 @@ def mrr(spec: dict[str, Any], groups: list[tuple[np.ndarray, np.ndarray]]) -> fl
     total = 0.0
     for x, y in groups:
         s = ranker.score("q", x).scores
-        answer = s[y.argmax()]
+        answer = s[y > 0].max()  # the best-ranked of the call's hidden answers
         total += 1.0 / (1 + int((s >= answer).sum()) - 1)
     return total / max(1, len(groups))
 
 
-def train(view, settings, edges: dict[str, dict[str, Any]], labels: dict[str, str], now: int) -> dict[str, Any]:
-    """The model file's content: per question a model, or why there is none."""
+def train(view, settings, edges: dict[str, dict[str, Any]], labels: dict[str, str], now: int,
+          budget_s: float | None = None) -> dict[str, Any]:
+    """The model file's content: per question a model, or why there is none. With `budget_s`,
+    asking stops when it is spent (the questions are asked in a seeded order, so a shorter
+    budget asks a prefix of the same questions)."""
     t0 = time.perf_counter()
+    deadline = t0 + budget_s if budget_s is not None else None
     questions = sample_questions(edges, labels, settings.ranker_train_questions, now)
     neighbours: dict[tuple[str, str], set[str]] = defaultdict(set)
     for key, e in edges.items():
@@ -138,9 +155,10 @@ def train(view, settings, edges: dict[str, dict[str, Any]], labels: dict[str, st
             spec["fallback"][q] = (f"only {len(asked)} {rel} relations to learn from (fewer than "
                                    f"{settings.ranker_min_positives}): default weights")
             continue
-        groups = collect(view, settings, asked, neighbours)
-        if len(groups) < settings.ranker_min_positives:
-            spec["fallback"][q] = (f"only {len(groups)} answered {rel} questions (fewer than "
+        groups, found = collect(view, settings, asked, neighbours, deadline)
+        if found < settings.ranker_min_positives:
+            late = " within the time budget" if deadline is not None and time.perf_counter() > deadline else ""
+            spec["fallback"][q] = (f"only {found} hidden {rel} relations found among the candidates{late} (fewer than "
                                    f"{settings.ranker_min_positives}): default weights")
             continue
         rng = random.Random(f"{SEED}:{rel}:split")
@@ -157,10 +175,11 @@ def train(view, settings, edges: dict[str, dict[str, Any]], labels: dict[str, st
         for features in GROUPS.values():
             keep = [c for c in cols if FEATURES[c] not in features]
             model["ablations"][",".join(sorted(features))] = fit(kind, groups, keep)
-        model["positives"] = len(groups)
+        model["positives"] = found
         model["held_out_mrr"] = scores
         spec["questions"][q] = model
-        spec["trained"][q] = {"questions": len(asked), "positives": len(groups), "kind": kind, "held_out_mrr": scores}
+        spec["trained"][q] = {"questions": len(asked), "calls": len(groups), "positives": found, "kind": kind,
+                              "held_out_mrr": scores}
     spec["seconds"] = round(time.perf_counter() - t0, 2)
     return spec
 
@@ -175,8 +194,11 @@ def train_ranker(ctx: RunContext) -> None:
         ctx.log.details.append({"op": "ranker", "reused": True, "touched": len(ctx.touched)})
         return
     labels = {i: n.label for i, n in ctx.existing.items()}
+    # at most ranker_train_share of the refresh so far (at least ranker_train_min_seconds)
+    budget = max(float(ctx.settings.ranker_train_min_seconds),
+                 float(ctx.settings.ranker_train_share) * sum(ctx.log.timings.values()))
     try:
-        spec = train(ctx.writer, ctx.settings, ctx.read_edges(), labels, datetime.date.today().year)
+        spec = train(ctx.writer, ctx.settings, ctx.read_edges(), labels, datetime.date.today().year, budget)
     except Exception as exc:  # a failed training must not fail the refresh: the default weights rank
         log.exception("ranker training failed; the default weights will rank")
         ctx.log.details.append({"op": "ranker", "failed": str(exc)})
@@ -184,7 +206,8 @@ def train_ranker(ctx: RunContext) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
-    detail = {"op": "ranker", "seconds": spec["seconds"], "trained": spec["trained"], "fallback": spec["fallback"]}
+    detail = {"op": "ranker", "seconds": spec["seconds"], "budget_s": round(budget, 1), "trained": spec["trained"],
+              "fallback": spec["fallback"]}
     ctx.log.details.append(detail)
     for q, why in spec["fallback"].items():
         log.info("ranker: %s: %s", q, why)

@@ -160,7 +160,8 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
     hidden = read_hidden(hidden_file)
     home = home or keep
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
-    settings = load_settings({"home": str(home or tmp.name)})
+    # the model is trained in full (no time budget): the figures must not depend on the machine's load
+    settings = load_settings({"home": str(home or tmp.name), "ranker_train_min_seconds": 10**9})
     keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
     stamp_file = Path(keep) / "eval_links.json" if keep else None
     stamp = ""

@@ -67,9 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("home_region", "cn-js-wuxi", "Region whose local strength and ties count (chain map, recommendations)."),
     Setting(
         "signal_weights",
-        "semantic=0.25,peer_similarity=0.10,sector_fit=0.10,tree_distance=0.10,item_cf=0.20,co_neighbours=0.10,"
-        "diffusion=0.05,cooperation=0.05,popularity=0.05",
-        "Default weights of the fit signals (normalised to sum to 1): used when the graph version has no learned model for a question, or with ranker = weights; see docs/recommendation.md.",
+        "semantic=0.25,peer_similarity=0.15,sector_fit=0.10,tree_distance=0.05,item_cf=0.10,co_neighbours=0.10,"
+        "diffusion=0.15,cooperation=0.05,family_popularity=0.05",
+        "Default weights of the fit signals (normalised to sum to 1): used when the graph version has no learned model for a question, or with ranker = weights; chosen on the sample's development links (docs/recommendation.md).",
     ),
     Setting("ranker", "learned", "learned: rank with the model trained at refresh (matching.rank.train), falling back to signal_weights where it has none; weights: always signal_weights."),
     Setting("policy_weights", "region_ties=0.05,standing=0.03", "The office's priorities, added to the fit score as a separate 'policy' line of the breakdown (not normalised)."),

@@ -96,7 +96,7 @@ def write_bundle(folder: Path, orgs, relations) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    from jobs.tasks import init_home, refresh
+    from jobs.tasks import init_home, refresh_manifest
 
     tmp = tmp_path_factory.mktemp("reasons")
     settings = load_settings({"home": str(tmp / "home"), "embedder": "lexical"}, env={})
@@ -106,7 +106,7 @@ def loaded(tmp_path_factory):
     write_bundle(tmp / "example", [], [("customer", "parent", "PARTNERS_WITH", "2024", "")])
     (tmp / "m.yaml").write_text("sources:\n  - {name: real, kind: bundle, path: real}\n"
                                 "  - {name: example, kind: bundle, path: example, tier: illustrative}\n", encoding="utf-8")
-    refresh(settings, tmp / "m.yaml")
+    refresh_manifest(settings, tmp / "m.yaml")
     return settings
 
 

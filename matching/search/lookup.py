@@ -9,6 +9,7 @@ built from the view into a temporary folder, once, with a log line saying so.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import shutil
 import tempfile
@@ -30,6 +31,12 @@ CACHED_VERSIONS = 2
 _cache: dict[str, SearchEngine] = {}
 _temporary: dict[str, Path] = {}  # version -> the folder this process built its index in
 _cache_lock = threading.Lock()
+
+
+@atexit.register
+def _remove_temporary() -> None:
+    for folder in _temporary.values():
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _published(view: GraphView) -> Path | None:

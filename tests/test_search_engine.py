@@ -97,6 +97,9 @@ def test_made_up_filters_are_named_not_empty(view, client, auth, app) -> None:
     assert exc.value.field == "region" and "Atlantis" in str(exc.value)
     with pytest.raises(UnknownFilter):
         hybrid_search(view, "packaging", sector="ic.teleportation")
+    for bad in ({"kinds": ["spaceship"]}, {"labels": ["Planet"]}, {"tier": "legendary"}):
+        with pytest.raises(UnknownFilter):
+            find(view, "chip", **bad)
     assert find(view, "", region="Wuxi").total == find(view, "", region="无锡").total > 0
     assert index_for(view).resolve_filter("region", "无锡") == index_for(view).resolve_filter("region", "Wuxi")
     auth.login("researcher")

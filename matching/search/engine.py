@@ -20,8 +20,9 @@ import tantivy
 from rapidfuzz import fuzz
 from tantivy import Occur, Query
 
+from kg.schema import load_schema
 from matching.search.fields import KEY_FIELDS, register_analyzers
-from matching.search.hits import Hit, Results, UnknownFilter
+from matching.search.hits import LABELS, Hit, Results, UnknownFilter
 from matching.search.keys import han_runs, stock_key
 from matching.search.query import Filters, QueryPlan, plan, tier_of
 
@@ -161,6 +162,13 @@ class SearchEngine:
     def filters(self, *, kinds: Iterable[str] | None = None, labels: Iterable[str] | None = None,
                 sector: str | None = None, region: str | None = None, tier: str | None = None) -> Filters:
         """Filter values checked and resolved to ids; a value naming nothing raises UnknownFilter."""
+        schema = load_schema()
+        for field, values, allowed in (("label", labels or (), LABELS),
+                                       ("kind", kinds or (), schema.label("Organization").props["kind"].enum),
+                                       ("tier", [tier] if tier else (), schema.label("Project").props["tier"].enum)):
+            for value in values:
+                if value not in allowed:
+                    raise UnknownFilter(field, value, [a for a in allowed if a.startswith(value[:2].lower())][:3])
         return Filters(
             labels=tuple(labels or ()),
             kinds=tuple(kinds or ()),

@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, render_template, request, url_for
 
+from kg.cells import spreadsheet_cell
 from kg.schema import load_schema
 from matching.search import (
     LABELS,
@@ -21,6 +22,7 @@ from matching.search import (
 from matching.search.engine import MAX_OFFSET
 from web import validation as v
 from web import workspace_ops as ops
+from web.downloads import attachment
 from web.i18n import name_of, t, tv
 from web.state import last_runs, view, workspace
 
@@ -132,10 +134,11 @@ def _csv(r: Results) -> Response:
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["id", "label", "name_zh", "name_en", "kind", "city", "score", "match", "field", "matched"])
-    for h in r.hits:
-        w.writerow([h.id, h.label, h.name_zh, h.name_en, h.kind, h.city, h.score, h.match, h.field, h.matched])
+    for h in r.hits:  # names come from sources: a cell a spreadsheet would run is quoted (kg.cells)
+        w.writerow([spreadsheet_cell(x) for x in
+                    (h.id, h.label, h.name_zh, h.name_en, h.kind, h.city, h.score, h.match, h.field, h.matched)])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=search.csv"})
+                    headers={"Content-Disposition": attachment("search.csv")})
 
 
 def facet_label(field: str, value: str, engine: Any) -> str:

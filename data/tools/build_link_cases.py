@@ -14,6 +14,8 @@ Outputs:
   description), the Shenwan tree (`sw-<code>`, PART_OF) and the tushare industries as sectors,
   UPSTREAM_OF between Shenwan industries (weight = how often the link was stated). Companies
   listed from 2020 on carry only their tushare industry: their Shenwan membership is the future.
+Memberships of the few industry codes missing from the industry list are left out (no sector).
+
 - `links_shenwan_members_{dev,test}.csv` — 20% (at least one) of the pre-2020 members of each
   level-3 industry with >= 5 such members, hidden (present in the bundle; eval removes them
   before loading). A row asks: rank companies for the industry (ACTIVE_IN).
@@ -66,6 +68,7 @@ def build(src: Path, out: Path) -> dict[str, int]:
         basic = {r["ts_code"]: r for r in csv.DictReader(fh)}
 
     by_name = {i["name"]: i["code"] for i in industries}
+    known = {i["code"] for i in industries}
     ts_industries = sorted({r["industry"] for r in basic.values() if r["industry"]})
     ts_id = {name: f"ts-{i:03d}" for i, name in enumerate(ts_industries)}
     bundle = out / "shenwan"
@@ -98,7 +101,9 @@ def build(src: Path, out: Path) -> dict[str, int]:
         listed = b.get("list_date") or ""
         is_future = listed >= TIME_CUT
         secs = [ts_id[b["industry"]]] if b.get("industry") else []
-        if not is_future:
+        if m["industry_code"] not in known:  # a code missing from the industry list: no sector to join
+            pass
+        elif not is_future:
             secs.insert(0, f"sw-{m['industry_code']}")
             present[m["industry_code"]].append(oid)
         else:
@@ -111,7 +116,7 @@ def build(src: Path, out: Path) -> dict[str, int]:
     write_csv(bundle / "organizations.csv",
               ["id", "name_zh", "kind", "stock_code", "sectors", "province", "description", "source"], orgs)
 
-    codes = sorted(set(present) | set(future))
+    codes = sorted(set(present) | set(future) | {m["industry_code"] for m in members if m["industry_code"] not in known})
     rng = random.Random(SEED)
     shuffled = codes[:]
     rng.shuffle(shuffled)

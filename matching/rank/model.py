@@ -138,7 +138,11 @@ def load_ranker(data_dir: str | Path, weights: dict[str, float]) -> LearnedRanke
     """The model stored with this graph version, or the default weights (with a warning when the
     file is there but cannot be read)."""
     path = Path(data_dir) / MODEL_DIR / MODEL_FILE
-    key = f"{path}|{sorted(weights.items())}"
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # no file
+    key = f"{path}|{stamp}|{sorted(weights.items())}"
     with _lock:
         if key in _cache:
             return _cache[key]

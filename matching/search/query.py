@@ -38,6 +38,7 @@ TIER_FLOOR = (("exact", 3_000.0), ("prefix", 300.0), ("part", 60.0), ("fuzzy", 1
 COVERAGE = 0.05  # a disjunction-max tie-breaker: each further query word matched adds 5%
 PART_BM25 = 0.03
 TEXT_BM25 = 0.01
+MEMBER_TEXT_BM25 = 0.3  # orders the members of a named chain link by their descriptions (≤ ~6 points)
 MIN_WORD_SHARE = 0.6  # of three or more query words, at least this share must match
 #: Legal forms and filler: in nearly every name, so they tell no entity apart; a query made only
 #: of them still finds names and keys that start with it.
@@ -152,12 +153,17 @@ def plan(schema: tantivy.Schema, text: str, linked: Sequence[str] = (),
         Query.const_score_query(Query.phrase_prefix_query(schema, "k_part", [key]), BAND["part"])]
     if name_words:
         part.append(_words_tier(name_words, BAND["part"], PART_BM25))
-    if linked:  # a member of the link the whole query names matches as if by every word
+    text_words = _text_word_queries(schema, han, latin)
+    if linked:  # a member of the link the whole query names matches as if by every word; among
+        # members, those whose descriptions say the query's words come first
         full = BAND["part"] * (1 + COVERAGE * max(len(name_words) - 1, 0))
-        part.append(Query.const_score_query(Query.term_set_query(schema, "sector", list(linked)), full))
+        members = Query.const_score_query(Query.term_set_query(schema, "sector", list(linked)), full)
+        if text_words:
+            members = Query.boolean_query([(Occur.Must, members),
+                                           (Occur.Should, Query.boost_query(_should(text_words), MEMBER_TEXT_BM25))])
+        part.append(members)
     if part:
         tiers.append(Query.disjunction_max_query(part))
-    text_words = _text_word_queries(schema, han, latin)
     if text_words:
         tiers.append(_words_tier(text_words, BAND["text"], TEXT_BM25))
     fuzzy = _fuzzy_queries(schema, key, latin, searcher)

@@ -28,6 +28,7 @@ BLUEPRINTS: list[str] = [
     "web.auth:bp",
     "web.search:bp",
     "web.entities:bp",
+    "web.relations:bp",
     "web.projects:bp",
     "web.api:bp",
     "web.admin:bp",

@@ -12,7 +12,7 @@ from kg.store import StoreError
 from web import forms
 from web import validation as v
 from web import workspace_ops as ops
-from web.auth import current_user, edit_required
+from web.auth import can_edit, current_user, edit_required
 from web.i18n import lang, t
 from web.profile import effective_node, graph_data, load_profile
 from web.staff_edits import (
@@ -52,9 +52,21 @@ def entity(node_id: str) -> Any:
     p = _profile_or_404(node_id)
     if p.node.label == "Project":
         return redirect(url_for("projects.project", project_id=node_id))
+    return render_entity(p)
+
+
+def render_entity(p: Any, rel_values: Any = None, rel_errors: dict[str, str] | None = None) -> str:
+    """The entity page; a refused relation edit comes back with what was typed and why."""
+    from web.edit_history import history
+    from web.relation_edits import type_choices
+
+    node_id = p.node.id
     similar, similar_message = _similar(node_id) if p.node.label == "Organization" and not p.pending_new else ([], None)
     return render_template("entity.html", p=p, similar=similar, similar_message=similar_message,
-                           decisions=ops.decisions_for(workspace(), node_id), sectors=sector_options())
+                           decisions=ops.decisions_for(workspace(), node_id), sectors=sector_options(),
+                           rel_choices=type_choices(p.node.label), rel_values=rel_values or {},
+                           rel_errors=rel_errors or {},
+                           history=history(view(), workspace(), node_id) if can_edit() else [])
 
 
 @bp.get("/<path:node_id>/print")
@@ -130,13 +142,18 @@ def edit(node_id: str) -> Any:
     if errors:
         return render_template("entity_form.html", label=node.label, fields=fields, node=node, values=request.form,
                                errors=errors_for_page(errors), sectors=sector_options(), linked=linked), 400
+    try:
+        reason = v.plain(request.form.get("edit_note"), "note", v.MAX_NOTE_CHARS, multiline=True)
+    except v.FormError as exc:
+        return render_template("entity_form.html", label=node.label, fields=fields, node=node, values=request.form,
+                               errors=errors_for_page([exc]), sectors=sector_options(), linked=linked), 400
     changes = forms.changed(values, current)
     if not changes and not add_sectors:
         flash(t("edit.nothing_changed"), "info")
         return redirect(url_for("entities.entity", node_id=node_id))
     ops.record_changes(workspace(), current_user()["username"],
                        nodes=[(node.label, node_id, changes)] if changes else [],
-                       edges=[("ACTIVE_IN", node_id, s, {}) for s in add_sectors])
+                       edges=[("ACTIVE_IN", node_id, s, {}) for s in add_sectors], old={node_id: current}, note=reason)
     return saved(url_for("entities.entity", node_id=node_id))
 
 

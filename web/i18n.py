@@ -7,6 +7,7 @@ template uses exists in both (tests/test_web_i18n.py) is all the tooling this ne
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -66,6 +67,49 @@ def other_name(obj: Any) -> str:
     return "" if alt == main else alt
 
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def split_languages(text: str) -> dict[str, str]:
+    """A text that carries both languages in one cell ("English sentences. 中文句子。") split
+    into its English and Chinese sentences; a text of one language is all that language."""
+    zh, en = [], []
+    for part in re.split(r"(?<=[。！？])|(?<=[.!?])\s+", text or ""):
+        part = part.strip()
+        if part:
+            (zh if _HAN.search(part) and len(_HAN.findall(part)) * 3 >= len(part.replace(" ", "")) else en).append(part)
+    return {"zh": "".join(zh), "en": " ".join(en)}
+
+
+def in_lang(value: Any, props: dict[str, Any] | None = None, field: str = "") -> dict[str, Any]:
+    """Prose or a list in the reader's language first: the `<field>_zh` / `<field>_en` twin when
+    a source gives one, else the sentences of that language; failing both, the other language,
+    marked (`fallback` names it) so the reader knows why it is not in theirs."""
+    want = lang()
+    other = "en" if want == "zh" else "zh"
+    if props and field:
+        for code in (want, other):
+            twin = props.get(f"{field}_{code}")
+            if twin:
+                return {"text": twin, "fallback": code if code != want else ""}
+    if value in (None, "", []):
+        return {"text": value, "fallback": ""}
+    if isinstance(value, list):
+        mine = [x for x in value if (bool(_HAN.search(str(x))) == (want == "zh"))]
+        return {"text": value, "fallback": "" if mine or not value else other}
+    parts = split_languages(str(value))
+    if parts[want]:
+        return {"text": parts[want], "fallback": ""}
+    return {"text": parts[other] or str(value), "fallback": other}
+
+
+def role_text(role: str) -> dict[str, Any]:
+    from web.role_names import role_in
+
+    text, fallback = role_in(role or "", lang())
+    return {"text": text, "fallback": ("en" if lang() == "zh" else "zh") if fallback else ""}
+
+
 def reasons(rec: Any) -> list[str]:
     return list((rec.reasons_zh if lang() == "zh" else rec.reasons_en) or rec.reasons_en or rec.reasons_zh or [])
 
@@ -88,5 +132,6 @@ def host(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons)
+    app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons, in_lang=in_lang,
+                                  role_text=role_text)
     app.jinja_env.filters.update(dname=name_of, othername=other_name, when=when, run_date=run_date, host=host)

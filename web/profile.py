@@ -41,6 +41,9 @@ class Link:
     node: Node
     props: dict[str, Any]
     pending: bool = False
+    edge: tuple[str, str, str] = ("", "", "")  # (type, source_id, target_id) as stored: what an edit names
+    retracting: bool = False  # staff retracted it; the graph drops it at the next write
+    pending_until: str = ""  # staff ended it; the graph shows `until` at the next write
 
 
 @dataclass
@@ -91,7 +94,7 @@ def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200)
     groups: dict[tuple[str, str], list[Link]] = defaultdict(list)
     documents: list[Link] = []
     for nb in neighbours[:limit]:
-        link = Link(nb.node, nb.edge.props)
+        link = Link(nb.node, nb.edge.props, edge=(nb.edge.type, nb.edge.source_id, nb.edge.target_id))
         if nb.edge.type == "MENTIONS" and nb.direction == "in":
             documents.append(link)
         else:
@@ -125,19 +128,29 @@ def _facts(node: Node, pending: dict[str, Any], log: dict[str, dict[str, Any]]) 
 
 
 def _add_pending_edges(view: GraphView, ws: Workspace, node_id: str, groups: dict[tuple[str, str], list[Link]]) -> None:
-    """Relations staff recorded that the graph does not have yet."""
-    present = {(t, d, link.node.id) for (t, d), links in groups.items() for link in links}
+    """Relation edits staff recorded that the graph does not show yet: new relations, ended
+    ones (until) and retracted ones, folded as the staff source folds them."""
+    from ingest.sources.staff_source import fold_edge_edits
+
+    present = {link.edge: link for links in groups.values() for link in links if link.edge[0]}
     wanted = []
-    for e in ops.staff_edges(ws, node_id):
-        direction, other = ("out", e["target_id"]) if e["source_id"] == node_id else ("in", e["source_id"])
-        if (e["type"], direction, other) not in present:
-            wanted.append((e, direction, other))
+    for st in fold_edge_edits(ops.edge_edit_rows(ws, node_id)).values():
+        link = present.get((st.type, st.source_id, st.target_id))
+        if link is not None:
+            link.retracting = st.retracted
+            until = st.props.get("until")
+            if until and until != link.props.get("until"):
+                link.pending_until = until
+        elif st.added and not st.retracted:
+            direction, other = ("out", st.target_id) if st.source_id == node_id else ("in", st.source_id)
+            wanted.append((st, direction, other))
     if not wanted:
         return
     others = view.get_many([o for _, _, o in wanted])
-    for e, direction, other in wanted:
+    for st, direction, other in wanted:
         node = others.get(other) or effective_node(view, ws, other)[0] or Node(other, "", {})
-        groups[(e["type"], direction)].append(Link(node, e.get("props") or {}, pending=True))
+        groups[(st.type, direction)].append(Link(node, dict(st.props), pending=True,
+                                                 edge=(st.type, st.source_id, st.target_id)))
 
 
 def graph_data(view: GraphView, node_id: str, lang: str, limit: int = 60) -> dict[str, Any] | None:

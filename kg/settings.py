@@ -87,6 +87,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("web_threads", 8, "Worker threads of `stakegraph serve` (waitress): requests handled at once; more queue (docs/deployment.md)."),
     Setting("web_connection_limit", 200, "Open client connections `stakegraph serve` accepts at once; more wait in the kernel's backlog."),
     Setting("web_channel_timeout_s", 120, "Seconds an idle client connection of `stakegraph serve` stays open."),
+    Setting("web_neighbour_cache", 4096, "Neighbour lists the web app keeps per graph version (an entity page read again needs no engine query); 0 turns the cache off."),
     Setting("trusted_proxy", "", "Address of the reverse proxy whose X-Forwarded-For/-Proto headers `stakegraph serve` believes (e.g. 127.0.0.1); empty trusts none."),
 )
 

@@ -81,7 +81,7 @@ def search() -> Any:
 @bp.get("/entities/<path:node_id>")
 @api_auth
 def entity(node_id: str) -> Any:
-    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None:
         return json_error(404, f"no entity {node_id!r}")
     return jsonify(profile_json(p, _lang()))
@@ -98,7 +98,7 @@ def neighbours(node_id: str) -> Any:
 
 
 def _project(project_id: str):
-    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit, settings().web_neighbour_cache)
     return p if p is not None and p.node.label == "Project" else None
 
 

@@ -38,6 +38,12 @@ def _value(x: Any) -> str:
     return s if len(s) <= MAX_VALUE_CHARS else s[: MAX_VALUE_CHARS - 1] + "…"
 
 
+def _field_name(field: str) -> str:
+    """A field named inside a sentence: "set city", not "set City"."""
+    name = t("field." + field)
+    return name[:1].lower() + name[1:] if _lang() == "en" else name
+
+
 def _field_value(field: str, x: Any) -> str:
     if field in ("kind", "tier", "stage") and x:
         return tv(field, x)
@@ -76,9 +82,10 @@ def _sentence(r: dict[str, Any], detail: dict[str, Any], names: dict[str, str]) 
         rel = tv("reltype", rel_type)
         a, b = names.get(s, s), names.get(tgt, tgt)
         props = detail.get("props") or {}
-        extra = ", ".join(f"{t('field.' + k)} {_value(x)}" for k, x in props.items() if x)
+        items = t("history.item_sep").join(f"{_field_name(k)} {_value(x)}" for k, x in props.items() if x)
         op = action.split(".", 1)[1]
-        return t(f"history.edge_{op}", who=who, rel=rel, a=a, b=b, when=day, extra=f" ({extra})" if extra else "")
+        return t(f"history.edge_{op}", who=who, rel=rel, a=a, b=b, when=day,
+                 extra=t("history.extra", items=items) if items else "")
     if action.startswith("edit."):
         new = detail.get("new") if "new" in detail else detail  # rows written before history kept "old"
         old = detail.get("old") or {}
@@ -86,10 +93,40 @@ def _sentence(r: dict[str, Any], detail: dict[str, Any], names: dict[str, str]) 
         for k, x in (new or {}).items():
             if k in ("note",):
                 continue
-            field = t("field." + k)
+            field = _field_name(k)
             if old.get(k) not in (None, "", []):
                 parts.append(t("history.from_to", field=field, old=_field_value(k, old.get(k)), new=_field_value(k, x)))
             else:
                 parts.append(t("history.to", field=field, new=_field_value(k, x)))
         return t("history.set", who=who, what=t("history.sep").join(parts) or "—", when=day)
     return f"{who} {action} {day}"
+
+
+def edit_targets(edits: list[dict[str, Any]]) -> dict[str, str]:
+    """The home page's recent edits by what they name: an entity's name, or "A 供应 B" for a
+    relation, in the reader's language (never a raw id when the graph or the workspace has a
+    name for it)."""
+    from web.profile import effective_node
+    from web.state import view, workspace
+
+    ids: set[str] = set()
+    for e in edits:
+        ids.update(e["node_id"].split("|")[::2] if e["label"] == "edge" else [e["node_id"]])
+    g, ws = view(), workspace()
+    nodes = g.get_many(sorted(ids))
+    names: dict[str, str] = {}
+    for i in ids:
+        node = nodes.get(i) or effective_node(g, ws, i)[0]
+        names[i] = node.display_name(_lang()) if node is not None else i
+    out = {}
+    for e in edits:
+        if e["label"] == "edge" and e["node_id"].count("|") == 2:
+            a, rel, b = e["node_id"].split("|")
+            out[e["node_id"]] = f"{names.get(a, a)} {tv('reltype', rel)} {names.get(b, b)}"
+        else:
+            out[e["node_id"]] = names.get(e["node_id"], e["node_id"])
+    return out
+
+
+def init_app(app: Any) -> None:
+    app.jinja_env.globals["edit_targets"] = edit_targets

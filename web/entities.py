@@ -31,7 +31,7 @@ SIMILAR_K = 8
 
 
 def _profile_or_404(node_id: str):
-    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None:
         abort(404)
     return p
@@ -59,13 +59,14 @@ def render_entity(p: Any, rel_values: Any = None, rel_errors: dict[str, str] | N
     """The entity page; a refused relation edit comes back with what was typed and why."""
     from web.edit_history import history
     from web.relation_edits import type_choices
+    from web.search import kinds
 
     node_id = p.node.id
     similar, similar_message = _similar(node_id) if p.node.label == "Organization" and not p.pending_new else ([], None)
     return render_template("entity.html", p=p, similar=similar, similar_message=similar_message,
                            decisions=ops.decisions_for(workspace(), node_id), sectors=sector_options(),
                            rel_choices=type_choices(p.node.label), rel_values=rel_values or {},
-                           rel_errors=rel_errors or {},
+                           rel_errors=rel_errors or {}, kinds=kinds(), graph_page=GRAPH_PAGE,
                            history=history(view(), workspace(), node_id) if can_edit() else [])
 
 
@@ -74,9 +75,22 @@ def print_profile(node_id: str) -> Any:
     return render_template("entity_print.html", p=_profile_or_404(node_id), now_text=time.strftime("%Y-%m-%d %H:%M"))
 
 
+GRAPH_PAGE = 40  # neighbours drawn at once; a hub shows "show N more"
+
+
 @bp.get("/<path:node_id>/graph.json")
 def graph_json(node_id: str) -> Any:
-    data = graph_data(view(), node_id, lang())
+    from kg.schema import load_schema
+
+    try:
+        limit = v.integer(request.args.get("limit"), "limit", GRAPH_PAGE, maximum=settings().neighbour_limit)
+        offset = v.integer(request.args.get("offset"), "offset", 0, minimum=0, maximum=10_000)
+        types = [x for x in request.args.getlist("type") if x]
+        for x in types:
+            v.choice(x, "type", load_schema().relationships)
+    except v.FormError as exc:
+        return jsonify({"error": f"{exc.field}: {t(exc.key, **exc.params)}"}), 400
+    data = graph_data(view(), node_id, lang(), limit, offset, types or None, settings().web_neighbour_cache)
     if data is None:
         return jsonify({"error": f"no entity {node_id!r}"}), 404
     return jsonify(data)

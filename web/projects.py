@@ -47,7 +47,7 @@ def pipeline() -> Any:
 
 
 def _project_or_404(project_id: str):
-    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None or p.node.label != "Project":
         abort(404)
     return p

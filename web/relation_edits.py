@@ -74,8 +74,8 @@ def parse(form: Any, node_id: str, view: GraphView, ws: Workspace) -> RelationEd
     if node is None:
         raise v.FormError("id", "error.unknown_id")
     form = {k: form.get(k) for k in form}  # a MultiDict or a JSON object alike
-    if form.get("rel") and ":" in str(form["rel"]):  # the page's one select: "SUPPLIES:out"
-        form["type"], form["direction"] = str(form["rel"]).split(":", 1)
+    if form.get("rel") and ":" in str(form["rel"]):  # the page's one select: "SUPPLIES:out:Organization"
+        form["type"], form["direction"] = (str(form["rel"]).split(":") + [""])[:2]
     op = v.choice(form.get("op") or "add", "op", OPS, required=True)
     rel_type = v.choice(form.get("type"), "type", [t for t in load_schema().relationships if t not in NOT_EDITABLE],
                         required=True)

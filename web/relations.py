@@ -28,7 +28,7 @@ bp = Blueprint("relations", __name__, url_prefix="/entities")
 def edit_relation(node_id: str) -> Any:
     from web.entities import render_entity
 
-    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None:
         abort(404)
     try:

@@ -82,3 +82,20 @@ def test_brief_unknown_project_is_404(client, auth) -> None:
     auth.login("researcher")
     assert client.get("/projects/no-such/brief").status_code == 404
     assert client.get("/projects/no-such/brief.xlsx").status_code == 404
+
+
+def test_exports_speak_the_readers_language(client, auth, app, view) -> None:
+    """A reader who chose Chinese gets Chinese headers and codes; a script that states no
+    language keeps the plain keys."""
+    import csv
+
+    auth.login("staff")
+    with app.test_request_context():
+        _shortlist_first(client, view)
+    plain = list(csv.reader(io.StringIO(client.get(f"/projects/{PROJECT}/export.csv").data.decode("utf-8-sig"))))
+    assert plain[0][:3] == ["section", "rank", "org_id"] and plain[1][0] == "shortlisted"
+    client.get("/lang/zh")
+    zh = list(csv.reader(io.StringIO(client.get(f"/projects/{PROJECT}/export.csv").data.decode("utf-8-sig"))))
+    assert zh[0][:3] == ["类别", "排名", "机构编号"] and zh[1][0] == "已入围"
+    book = load_workbook(io.BytesIO(client.get(f"/projects/{PROJECT}/export.xlsx").data))
+    assert book.sheetnames == ["入围与排除", "推荐"] and book["推荐"]["A2"].value == "推荐"

@@ -67,14 +67,17 @@ def test_add_end_retract_through_the_page_and_the_refresh(client, auth, app, set
     assert "staff1 added supplies" in hist and ("长电" in hist or "JCET" in hist) and jcet not in hist
 
     # retract a fact that came from the sample source: it leaves the graph and stays out on a refresh
-    src_key, src_edge = next((k, e) for k, e in _edges(settings, smic, "PARTNERS_WITH").items() if "staff" not in e["sources"])
+    src_key, rel_type = next((k, t) for t in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
+                             for k, e in _edges(settings, smic, t).items() if "staff" not in e["sources"])
     a, _, b = src_key.split("|")
-    other = b if a == smic else a
-    r = client.post(f"/entities/{smic}/relations", data={"op": "retract", "type": "PARTNERS_WITH", "direction": "out",
-                                                        "other_id": other, "note": "never partnered; press error"})
+    r = client.post(f"/entities/{smic}/relations", data={"op": "retract", "type": rel_type,
+                                                        "direction": "out" if a == smic else "in",
+                                                        "other_id": b if a == smic else a, "note": "press error"})
     assert r.status_code == 302
     apply_staff_edits(settings)
-    assert src_key not in _edges(settings, smic, "PARTNERS_WITH")
+    assert src_key not in _edges(settings, smic, rel_type)
+    page = client.get(f"/entities/{smic}").get_data(as_text=True)
+    assert "staff1 retracted" in page and "press error" in page
 
 
 def test_retraction_survives_a_source_refresh(app, settings, smic) -> None:

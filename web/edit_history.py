@@ -63,6 +63,8 @@ def history(view: GraphView, ws: Workspace, node_id: str, limit: int = 100) -> l
     for r in rows:
         detail = r["detail"] if isinstance(r["detail"], dict) else {}
         text = _sentence(r, detail, names)
+        if detail.get("undo_of"):
+            text += t("history.undo_of", id=detail["undo_of"])
         out.append(Entry(r["id"], r["username"] or "", r["ts"], text, str(detail.get("note") or ""),
                          r["action"] in UNDOABLE or r["action"].startswith("edit."), r["id"] in undone))
     return out

@@ -149,6 +149,7 @@ def edit(node_id: str) -> Any:
         return render_template("entity_form.html", label=node.label, fields=fields, node=node, errors={},
                                values=forms.form_values(current, node.label), sectors=sector_options(), linked=linked)
     values, errors = forms.parse(node.label, request.form)
+    errors = forms.keep_unchanged(node.label, request.form, current, values, errors)
     try:
         add_sectors = sectors_from_form(linked) if node.label == "Organization" else []
     except v.FormError as exc:

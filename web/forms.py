@@ -126,3 +126,18 @@ def form_values(props: dict[str, Any], label: str) -> dict[str, str]:
         else:
             out[f.name] = "" if x is None else str(x)
     return out
+
+
+def keep_unchanged(label: str, form: Any, current: dict[str, Any], values: dict[str, Any],
+                   errors: list[v.FormError]) -> list[v.FormError]:
+    """Errors minus those of fields the user did not touch: a value a source gave in a form the
+    checks refuse (a website written without http://) must not block editing the city. The
+    untouched field keeps its current value and is not recorded as a change."""
+    shown = form_values(current, label)
+    out = []
+    for e in errors:
+        if e.field in shown and str(form.get(e.field, "")).strip() == shown[e.field].strip():
+            values[e.field] = current.get(e.field)
+        else:
+            out.append(e)
+    return out

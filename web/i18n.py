@@ -34,6 +34,16 @@ def lang() -> str:
     return chosen
 
 
+def stated_lang() -> str | None:
+    """The language the reader chose or their browser asks for; None when neither says (a
+    script). Downloads use it: a Chinese reader gets Chinese column headers, a script that
+    states nothing keeps the plain keys it parses."""
+    chosen = session.get("lang")
+    if chosen in LANGS:
+        return chosen
+    return request.accept_languages.best_match(LANGS) if request.accept_languages else None
+
+
 def t(key: str, **params: Any) -> str:
     """The message in the current language; an unknown key shows as itself (tests catch those)."""
     if params.get("n") == 1 and f"{key}_one" in MESSAGES:  # "1 result", not "1 results"

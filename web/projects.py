@@ -15,7 +15,7 @@ from web import validation as v
 from web import workspace_ops as ops
 from web.auth import current_user, edit_required
 from web.downloads import attachment
-from web.i18n import t
+from web.i18n import stated_lang, t
 from web.pipeline import STAGES, TIERS, all_projects, board
 from web.profile import load_profile
 from web.staff_edits import (
@@ -122,6 +122,8 @@ def _project_form(p: Any) -> Any:
                                                                     "owner": current_user()["username"]}
         return render_template("project_form.html", values=values, errors={}, **ctx)
     values, errors = forms.parse("Project", request.form)
+    if p is not None:
+        errors = forms.keep_unchanged("Project", request.form, current, values, errors)
     try:
         add_sectors = sectors_from_form(linked)
     except v.FormError as exc:
@@ -203,13 +205,13 @@ def _filename(p: Any, ext: str) -> str:
 @bp.get("/<path:project_id>/export.csv")
 def export_csv(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
-    return Response(exports.to_csv(rows), mimetype="text/csv; charset=utf-8",
+    return Response(exports.to_csv(rows, stated_lang() or "en"), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": attachment(_filename(p, "csv"))})
 
 
 @bp.get("/<path:project_id>/export.xlsx")
 def export_xlsx(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
-    return Response(exports.to_xlsx(rows, p.node.display_name("en")),
+    return Response(exports.to_xlsx(rows, p.node.display_name("en"), stated_lang() or "en"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": attachment(_filename(p, "xlsx"))})

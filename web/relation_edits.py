@@ -106,7 +106,10 @@ def parse(form: Any, node_id: str, view: GraphView, ws: Workspace) -> RelationEd
         return edit
     if existing is None:
         raise v.FormError("type", "error.rel_missing")
-    edit.before = {k: existing.get(k) for k in ("since", "until", "role") if existing.get(k)}
+    # What the edge held (its own properties and first source): the history quotes it, and an
+    # undone retraction puts the fact back as it was, without waiting for its source's refresh.
+    keep = (*load_schema().edge_props, "source")
+    edit.before = {k: existing.get(k) for k in keep if existing.get(k) not in (None, "", [])}
     if op == "end":
         until = v.date(form.get("until"), "until")
         if not until:

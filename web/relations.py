@@ -52,11 +52,11 @@ def undo(node_id: str, audit_id: int) -> Any:
     if action in ("edge.add", "edge.retract") and node_id in target.split("|")[::2]:
         s, rel_type, tgt = target.split("|")
         op = "withdraw" if action == "edge.add" else "restore"
-        ops.record_edge_edit(workspace(), user, op, rel_type, s, tgt, {}, t("history.undo_note", id=audit_id))
+        ops.record_edge_edit(workspace(), user, op, rel_type, s, tgt, {}, "", undo_of=audit_id)
     elif action.startswith("edit.") and target == node_id and isinstance(detail.get("old"), dict):
         label = action.split(".", 1)[1]
         ops.record_changes(workspace(), user, nodes=[(label, node_id, dict(detail["old"]))],
-                           old={node_id: detail.get("new") or {}}, note=t("history.undo_note", id=audit_id))
+                           old={node_id: detail.get("new") or {}}, undo_of=audit_id)
     else:
         flash(t("history.cannot_undo"), "error")
         return redirect(url_for("entities.entity", node_id=node_id) + "#history"), 303

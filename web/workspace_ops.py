@@ -30,7 +30,7 @@ def _audit(db, username: str, action: str, target: str, detail: Any) -> None:
 # staff edits ---------------------------------------------------------------------------------
 def record_changes(ws: Workspace, username: str, *, nodes: list[tuple[str, str, dict[str, Any]]] = (),
                    edges: list[Edge] = (), stage: tuple[str, str | None, str] | None = None,
-                   old: dict[str, dict[str, Any]] | None = None, note: str = "") -> int:
+                   old: dict[str, dict[str, Any]] | None = None, note: str = "", undo_of: int | None = None) -> int:
     """Record node edits, edge edits and a stage change in one transaction; returns rows written.
 
     `old` (node id -> the values before) and `note` (why) go into the audit row, from which the
@@ -43,7 +43,7 @@ def record_changes(ws: Workspace, username: str, *, nodes: list[tuple[str, str, 
                        (now, username, label, node_id, json.dumps(props, ensure_ascii=False)))
             before = (old or {}).get(node_id, {})
             _audit(db, username, f"edit.{label}", node_id,
-                   {"new": props, "old": {k: before.get(k) for k in props}, "note": note})
+                   {"new": props, "old": {k: before.get(k) for k in props}, "note": note, "undo_of": undo_of})
             n += 1
         for rel_type, s, t, props in edges:
             body = {"type": rel_type, "source_id": s, "target_id": t, "props": props}
@@ -107,16 +107,17 @@ def recent_edits(ws: Workspace, limit: int = 10) -> list[dict[str, Any]]:
 
 
 def record_edge_edit(ws: Workspace, username: str, op: str, rel_type: str, source_id: str, target_id: str,
-                     props: dict[str, Any], note: str, before: dict[str, Any] | None = None) -> int:
+                     props: dict[str, Any], note: str, before: dict[str, Any] | None = None,
+                     undo_of: int | None = None) -> int:
     """One relation edit (ingest.sources.staff_source.EDGE_OPS) with who, when and why, in one
     transaction with its audit row; returns the edit's row id."""
     key = f"{source_id}|{rel_type}|{target_id}"
     body = {"type": rel_type, "source_id": source_id, "target_id": target_id, "props": props, "op": op,
-            "note": note}
+            "note": note, "before": before or {}}
     with ws.transaction() as db:
         cur = db.execute("INSERT INTO edits(ts, username, label, node_id, props) VALUES (?,?,?,?,?)",
                          (time.time(), username, "edge", key, json.dumps(body, ensure_ascii=False)))
-        _audit(db, username, f"edge.{op}", key, {"props": props, "old": before or {}, "note": note})
+        _audit(db, username, f"edge.{op}", key, {"props": props, "old": before or {}, "note": note, "undo_of": undo_of})
     return int(cur.lastrowid)
 
 

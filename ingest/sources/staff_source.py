@@ -66,6 +66,8 @@ class EdgeState:
     added: bool = False
     retracted: bool = False
     row: int = 0  # the last edit's row, for messages
+    source: str = STAFF_FEED  # the citation: staff, or the first source of a fact put back
+    before: dict[str, Any] = field(default_factory=dict)  # the edge as it was when retracted
 
     @property
     def key(self) -> str:
@@ -79,7 +81,7 @@ class EdgeState:
             return EdgeRecord(self.type, self.source_id, self.target_id, {}, STAFF_FEED, STAFF_FEED, where,
                               retracted=True)
         if self.added or self.props:
-            return EdgeRecord(self.type, self.source_id, self.target_id, dict(self.props), STAFF_FEED, STAFF_FEED,
+            return EdgeRecord(self.type, self.source_id, self.target_id, dict(self.props), self.source, STAFF_FEED,
                               where)
         return None
 
@@ -89,8 +91,10 @@ def fold_edge_edits(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[str, Edg
 
     A body is {"type", "source_id", "target_id", "props", "op"}; op is one of EDGE_OPS ("add"
     when absent, as rows written before relation edits existed): add asserts the edge with its
-    properties, end sets `until`, retract marks it wrong, restore takes a retraction back and
-    withdraw takes the staff's own assertion back (an admin's undo of an add).
+    properties, end sets `until`, retract marks it wrong (keeping the edge as it was in
+    "before"), restore takes a retraction back (the edge returns as it was, cited to its first
+    source, without waiting for that source's next refresh) and withdraw takes the staff's own
+    assertion back (an admin's undo of an add).
     """
     out: dict[str, EdgeState] = {}
     for row_id, body in rows:
@@ -108,8 +112,13 @@ def fold_edge_edits(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[str, Edg
             st.props.update(given)
         elif op == "retract":
             st.retracted = True
-        elif op == "restore":
+            st.before = dict(body.get("before") or {})
+        elif op == "restore":  # the retraction undone: the fact comes back as it was
             st.retracted = False
+            if not st.added and st.before:
+                st.added = True
+                st.source = str(st.before.get("source") or STAFF_FEED)
+                st.props = {**{k: x for k, x in st.before.items() if k != "source"}, **st.props}
         elif op == "withdraw":
             st.added, st.retracted, st.props = False, False, {}
     return out

@@ -134,7 +134,7 @@ def test_field_history_in_words_and_undo(client, auth, app, settings, smic, view
     assert client.post(f"/entities/{smic}/edit", data=form).status_code == 302
     page = client.get(f"/entities/{smic}").get_data(as_text=True)
     hist = page[page.index('id="history"'):]
-    assert f"admin set City from {old_city} to 无锡" in hist and "reason: moved HQ" in hist
+    assert f"admin set city from {old_city} to 无锡" in hist and "reason: moved HQ" in hist
     apply_staff_edits(settings)
     from web import workspace_ops as ops
     from web.state import workspace

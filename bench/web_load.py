@@ -72,14 +72,18 @@ def start_server(args: argparse.Namespace, port: int) -> subprocess.Popen:
                "--threads", str(args.threads), "--backlog", "2048", "web:create_app()"]
     else:  # Flask's development server, the baseline the issue measured
         cmd = [py, "-c", f"from web import create_app; create_app().run(host='127.0.0.1', port={port}, threaded=True)"]
-    return subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log goes to a file: a pipe nobody reads fills up, and the server's event loop
+    # then blocks writing waitress's "task queue depth" warning (it did, at 64 clients).
+    args.server_log = args.home / f"web_load-{args.server}.log"
+    return subprocess.Popen(cmd, cwd=str(ROOT), env=env, stdout=subprocess.DEVNULL,
+                            stderr=open(args.server_log, "w"))  # noqa: SIM115 - closed with the process
 
 
-def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+def wait_ready(base: str, proc: subprocess.Popen, log: Path, timeout: float = 300) -> None:
     t0 = time.time()
     while time.time() - t0 < timeout:
         if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+            raise SystemExit(f"server exited: {log.read_text(errors='replace')[-2000:]}")
         try:
             if requests.get(base + "/login", timeout=5).status_code == 200:
                 return
@@ -121,11 +125,13 @@ def workload() -> dict[str, list[str]]:
     }
 
 
-def run_level(base: str, token: str, clients: int, total: int, paths: dict[str, list[str]], seed: int) -> dict:
+def run_level(base: str, token: str, sessions: list[requests.Session], total: int, paths: dict[str, list[str]],
+              seed: int) -> dict:
+    """`total` requests from one thread per logged-in session (logins are not timed)."""
+    clients = len(sessions)
     rng = random.Random(seed)
     routes, weights = zip(*MIX, strict=True)
     plan = [(r, rng.choice(paths[r])) for r in rng.choices(routes, weights, k=total)]
-    sessions = [login(base) for _ in range(clients)]
     local = threading.local()
     counter = iter(range(clients))
     lock = threading.Lock()
@@ -167,6 +173,28 @@ def run_level(base: str, token: str, clients: int, total: int, paths: dict[str, 
     return out
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants (gunicorn's workers):
+    what the server spent, whatever else the shared machine was doing."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        total += stats.get(p, (0, 0.0))[1]
+        todo += [c for c, (ppid, _) in stats.items() if ppid == p]
+    return total
+
+
 def pct(sorted_values: list[float], p: float) -> float:
     k = max(0, min(len(sorted_values) - 1, round(p / 100 * len(sorted_values) + 0.5) - 1))
     return sorted_values[k]
@@ -190,18 +218,22 @@ def main(argv: list[str] | None = None) -> int:
     proc = start_server(args, port)
     results = []
     try:
-        wait_ready(base, proc)
+        wait_ready(base, proc, args.server_log)
         paths = workload()
-        run_level(base, token, 8, args.warmup, paths, args.seed - 1)  # index built, models loaded, caches warm
+        run_level(base, token, [login(base) for _ in range(8)], args.warmup, paths, args.seed - 1)  # warm
         for clients in [int(c) for c in args.clients.split(",")]:
+            sessions = [login(base) for _ in range(clients)]
             load0 = os.getloadavg()[0]
-            res = run_level(base, token, clients, args.requests, paths, args.seed + clients)
+            cpu0 = tree_cpu_s(proc.pid)
+            res = run_level(base, token, sessions, args.requests, paths, args.seed + clients)
+            res["server_cpu_ms_per_request"] = round(1000 * (tree_cpu_s(proc.pid) - cpu0) / args.requests, 2)
             res["loadavg_before"] = round(load0, 2)
             res["loadavg_after"] = round(os.getloadavg()[0], 2)
             results.append(res)
             print(f"\n{args.server} ({args.threads} threads{f', {args.workers} workers' if args.server == 'gunicorn' else ''}),"
                   f" {clients} clients, {res['requests']} requests in {res['wall_s']} s: {res['rps']} req/s, "
-                  f"{res['failed']} failed, load average {res['loadavg_before']} -> {res['loadavg_after']}")
+                  f"{res['failed']} failed, load average {res['loadavg_before']} -> {res['loadavg_after']}, "
+                  f"server CPU {res['server_cpu_ms_per_request']} ms a request")
             print(f"  {'route':<11} {'n':>5} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}  failed")
             for route, r in res["routes"].items():
                 print(f"  {route:<11} {r['n']:>5} {r['rps']:>7} {r['p50_ms']:>8} {r['p95_ms']:>8} {r['p99_ms']:>8}  {r['failed']}"

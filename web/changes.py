@@ -19,6 +19,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from ingest.runs import last_runs, load_run
+from kg.schema import load_schema
 from kg.settings import Settings
 from kg.store import GraphView
 from matching.search import index_for
@@ -28,6 +29,7 @@ from web.state import settings, view
 
 bp = Blueprint("changes", __name__)
 OPS = ("added", "changed", "unseen")
+PROVENANCE = frozenset(load_schema().provenance)  # sources, record ids: bookkeeping, not news
 PAGE = 100
 MAX_RUNS = 400  # runs looked at, newest first (a year of nightly refreshes)
 _runs: dict[str, tuple[list[Change], dict[str, list[Change]]]] = {}
@@ -64,7 +66,8 @@ def _parsed(s: Settings, row: dict[str, Any]) -> tuple[list[Change], dict[str, l
         if op not in OPS:
             continue
         key = str(d.get("id") or "")
-        fields = sorted((f, x.get("old"), x.get("new")) for f, x in (d.get("fields") or {}).items())
+        fields = sorted((f, _shown(x.get("old")), _shown(x.get("new"))) for f, x in (d.get("fields") or {}).items()
+                        if f not in PROVENANCE or f == "status")
         if op == "changed" and [f for f, _, _ in fields] == ["status"] and fields[0][2] == "retracted":
             op = "retracted"
         parts = key.split("|")
@@ -77,6 +80,10 @@ def _parsed(s: Settings, row: dict[str, Any]) -> tuple[list[Change], dict[str, l
     with _lock:
         _runs[run_id] = (out, by_node)
     return out, by_node
+
+
+def _shown(x: Any) -> Any:
+    return " | ".join(map(str, x)) if isinstance(x, list) else x
 
 
 def _finished_ts(row: dict[str, Any]) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -21,17 +22,32 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 
+# The reader's language for the request being handled by this thread (or task): set when the
+# request starts. A page asks hundreds of times (every option of a select); parsing
+# Accept-Language each time was a third of a search page's CPU, and even a lookup on flask.g
+# through its proxy cost a tenth.
+_current: ContextVar[tuple[int, str] | None] = ContextVar("stakegraph_lang", default=None)
+
+
+def _work_out() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGS:
+        return chosen
+    return request.accept_languages.best_match(LANGS, default=DEFAULT_LANG) or DEFAULT_LANG
+
+
 def lang() -> str:
-    """The reader's language, worked out once per request: a page asks hundreds of times (every
-    option of a select), and parsing Accept-Language each time was a third of a search page's
-    CPU under load."""
-    chosen = g.get("_lang")
-    if chosen is None:
-        chosen = session.get("lang")
-        if chosen not in LANGS:
-            chosen = request.accept_languages.best_match(LANGS, default=DEFAULT_LANG) or DEFAULT_LANG
-        g._lang = chosen
+    """The reader's language: the session's choice, else the browser's, else Chinese."""
+    cur = _current.get()
+    if cur is not None and cur[0] == id(g._get_current_object()):
+        return cur[1]
+    chosen = _work_out()
+    _current.set((id(g._get_current_object()), chosen))
     return chosen
+
+
+def _start_request() -> None:
+    _current.set((id(g._get_current_object()), _work_out()))
 
 
 def stated_lang() -> str | None:
@@ -150,6 +166,7 @@ def host(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(_start_request)
     app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons, in_lang=in_lang,
                                   role_text=role_text)
     from web.money import money

@@ -60,8 +60,11 @@ def rec_filters(args: Any) -> dict[str, Any]:
     for k in chosen:
         v.choice(k, "kind", kinds())
     region = v.text(args.get("region"), "region", v.MAX_ID_CHARS)
-    return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen),
-            "region": index_for(view()).resolve_facet(region) if region else None}  # 无锡 → its region id
+    idx = index_for(view())
+    resolved = idx.resolve_facet(region) if region else None  # 无锡 → its region id
+    if region and resolved not in idx.names:  # a made-up region is an error, not an empty list
+        raise v.FormError("region", "error.unknown_region", value=region)
+    return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen), "region": resolved}
 
 
 def recommendation_state(project_id: str, filters: dict[str, Any], pending_new: bool) -> dict[str, Any]:

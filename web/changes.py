@@ -67,7 +67,7 @@ def _parsed(s: Settings, row: dict[str, Any]) -> tuple[list[Change], dict[str, l
             continue
         key = str(d.get("id") or "")
         fields = sorted((f, _shown(x.get("old")), _shown(x.get("new"))) for f, x in (d.get("fields") or {}).items()
-                        if f not in PROVENANCE or f == "status")
+                        if (f not in PROVENANCE or f == "status") and f != "id")
         if op == "changed" and [f for f, _, _ in fields] == ["status"] and fields[0][2] == "retracted":
             op = "retracted"
         parts = key.split("|")

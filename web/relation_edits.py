@@ -94,16 +94,16 @@ def parse(form: Any, node_id: str, view: GraphView, ws: Workspace) -> RelationEd
         s, t = t, s
     note = v.plain(form.get("note"), "note", v.MAX_NOTE_CHARS, multiline=True, required=op == "retract")
     edit = RelationEdit(op, rel_type, s, t, note=note)
-    existing = current_edge(view, ws, rel_type, s, t)
-    if op == "add":
-        if existing is not None:
-            raise v.FormError("other_id", "error.rel_exists")
+    if op == "add":  # what was typed first, then whether the graph already has it
         since, until = v.date(form.get("since"), "since"), v.date(form.get("until"), "until")
         v.date_order(since, until)
         edit.props = {"since": since, "until": until,
                       **{k: v.plain(form.get(k), k, n) for k, n in EDGE_TEXT.items()}}
         edit.props = {k: x for k, x in edit.props.items() if x}
+        if current_edge(view, ws, rel_type, s, t) is not None:
+            raise v.FormError("other_id", "error.rel_exists")
         return edit
+    existing = current_edge(view, ws, rel_type, s, t)
     if existing is None:
         raise v.FormError("type", "error.rel_missing")
     # What the edge held (its own properties and first source): the history quotes it, and an

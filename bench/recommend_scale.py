@@ -3,9 +3,10 @@
 Builds a synthetic graph through the store interface — organisations in chain sectors and
 regions, relations with power-law degrees — and clustered embeddings (a Gaussian mixture around
 real sector directions, since uniform random vectors are no fair test of an ANN index), builds
-the FAISS index, then times `matching.recommend.recommend` (FAISS + graph signals read through
-the store + ranking) and prints: index build time, p50/p95 latency, ANN recall@10 against exact
-search, index and process memory, and the real encoder's throughput on this machine.
+the FAISS index, trains the ranking model as the refresh's derive step does (timed: it must stay
+within 10% of a refresh), then times `matching.recommend.recommend` (FAISS + graph signals read
+through the store + the learned model) and prints: index build time, p50/p95 latency, ANN
+recall@10 against exact search, index and process memory, and the real encoder's throughput.
 
     .venv/bin/python bench/recommend_scale.py                       # 1,000,000 orgs, 5,000,000 relations
     .venv/bin/python bench/recommend_scale.py --orgs 100000 --relations 500000 --queries 50
@@ -105,6 +106,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=50, help="calls on other targets before the timed ones")
     ap.add_argument("--keep", help="build the graph in this folder once and reuse it on later runs")
     ap.add_argument("--build-only", action="store_true", help="stop after building the graph (with --keep)")
+    ap.add_argument("--no-train", action="store_true", help="skip training the ranking model (then the default weights rank)")
     args = ap.parse_args()
 
     from kg.backends import current_version, open_view, open_writer
@@ -155,6 +157,17 @@ def main() -> None:
         top = np.argpartition(-(vecs @ qv), 10)[:10] if exact is None else np.argpartition(-exact[:, j], 10)[:10]
         hits += len(ann & {ids[t] for t in top})
     print(f"ANN recall@10 vs exact: {hits / (20 * 10):.3f}")
+
+    if not args.no_train:
+        from matching.rank.train import retrain
+
+        t1 = time.perf_counter()
+        with open_writer(settings, purpose="bench ranker", wait_s=7200) as w:
+            spec = retrain(w, settings)
+        train_s = time.perf_counter() - t1
+        print(f"ranker training (the refresh's derive step, {settings.ranker_train_questions} questions a type): "
+              f"{train_s:.0f} s, of which asking and fitting {spec['seconds']:.0f} s; trained {spec['trained']}; "
+              f"fallback {spec['fallback']}", flush=True)
 
     lat = []
     warm_ids = random.Random(11).sample(ids, args.warmup + 1)

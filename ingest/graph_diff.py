@@ -74,11 +74,14 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
     its names become aliases, so every name stays searchable and the display name stays stable.
     """
     spec = schema.label(label).props
-    merged = {k: v for k, v in old.items() if k in spec}
+    merged = {k: v for k, v in old.items() if k in spec or k == "evidence_tier"}
     extra = json.loads(old.get("extra") or "{}")
     for rec in sorted(records, key=lambda r: r.id != node_id):  # the entity's own records first
         for k, v in rec.props.items():
             if v in (None, "", []):
+                continue
+            if k not in spec and k in schema.provenance:  # the source's evidence tier
+                merged[k] = v
                 continue
             if k in NAME_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
                 if "aliases" in spec:

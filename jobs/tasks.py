@@ -49,7 +49,8 @@ def load_bundle(settings: Settings, folder: str | Path, *, strict: bool = False,
                        strict=strict)
 
 
-def refresh(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
+def refresh_manifest(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
+    """The weekly refresh: every source the manifest declares (default data/sources.yaml)."""
     return run_refresh(settings, load_manifest(manifest, settings), strict=strict)
 
 

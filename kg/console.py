@@ -29,7 +29,9 @@ from typing import Any
 from kg import console_wire as wire
 from kg.console_check import check_query
 from kg.console_lexer import scan_pieces, split_statements
-from kg.console_pool import ConsoleStopped, Limits, Target, pool
+from kg.console_pool import pool
+from kg.console_process import Limits, Target
+from kg.console_stops import ConsoleStopped
 from kg.settings import Settings, load_settings
 from kg.store import GraphView, QueryRefused, QueryResult, StoreError
 

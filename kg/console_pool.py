@@ -10,167 +10,30 @@ saying what happened instead of a dead server.
 Workers are keyed by what they opened (backend, home, version) and by their limits; when the
 published version changes, idle workers of the old one are stopped and busy ones stop when they
 answer. At most `console_workers` run at once across the process; an idle worker of another home
-or version makes room for a new one, and when all are busy the caller is told so at once.
+or version makes room for a new one, and when all are busy a query waits two seconds for one
+before it is told the console is busy.
 """
 
 from __future__ import annotations
 
 import atexit
-import contextlib
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from kg import console_wire as wire
+from kg.console_process import Limits, Target, Worker
+from kg.console_stops import ConsoleStopped, memory_text, stopped_at_time_limit
 from kg.store import QueryRefused, StoreError
 
-__all__ = ["ConsoleStopped", "Limits", "STOPPED", "Target", "pool"]
+__all__ = ["ConsolePool", "pool"]
 
-START_TIMEOUT_S = 60
-THREADS = max(1, min(4, os.cpu_count() or 1))  # engine threads per worker
-# What a Neo4j worker may read (name resolution, TLS roots) and read and execute (libnss, libssl).
-NEO4J_READ = ["/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/gai.conf", "/etc/host.conf",
-              "/etc/ssl", "/etc/pki", "/usr/share/ca-certificates", "/run/systemd/resolve"]
-NEO4J_READ_EXEC = ["/lib", "/lib64", "/usr/lib", "/usr/lib64", sys.prefix, sys.base_prefix]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One published graph: what a worker opens. For ladybug, db_file is the version's file."""
-
-    backend: str
-    home: str
-    version: str
-    db_file: str = ""
-    server: tuple[str, ...] = ()  # Neo4j: uri, user, database
-
-
-@dataclass(frozen=True)
-class Limits:
-    workers: int
-    memory_mb: int
-    grace_ms: int
-    result_mb: int
-    landlock: bool
-
-
-def memory_text(mb: int) -> str:
-    return f"{mb // 1024} GB" if mb % 1024 == 0 else f"{mb} MB"
-
-
-# What the user is told when the console stops or loses a query; the web translates by reason.
-STOPPED = {
-    "time": "the query was stopped at the time limit of {seconds:g} s; add a LIMIT or narrow the MATCH",
-    "memory": "the query was stopped: memory limit {limit}; return fewer or smaller values",
-    "crash": "the engine crashed on this query ({how}); the next query gets a fresh worker",
-    "killed": "the query's worker was killed ({how}), probably by the system for lack of memory",
-    "exited": "the query's worker stopped unexpectedly ({how}); the next query gets a fresh worker",
-    "too_large": "the result is larger than the console's limit of {limit}; return fewer rows or columns",
-    "busy": "the console is busy with {workers} queries; try again when one of them has finished",
-    "start": "the console could not start its query worker: {detail}",
-}
-
-
-class ConsoleStopped(StoreError):
-    """A query the console stopped, lost or could not start; `reason` is a key of STOPPED and
-    `values` fill its message."""
-
-    def __init__(self, reason: str, **values: Any):
-        super().__init__(STOPPED[reason].format(**values))
-        self.reason, self.values = reason, values
-
-
-def stopped_at_time_limit(timeout_ms: int) -> ConsoleStopped:
-    return ConsoleStopped("time", seconds=timeout_ms / 1000)
-
-
-@dataclass(eq=False)
-class Worker:
-    target: Target
-    limits: Limits
-    proc: subprocess.Popen = field(init=False)
-    sock: socket.socket = field(init=False)
-    killed: bool = False
-
-    def start(self, settings_values: dict[str, Any]) -> Worker:
-        ours, theirs = socket.socketpair()
-        root = Path(__file__).resolve().parent.parent
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONPATH": str(root),
-               "MALLOC_ARENA_MAX": "2", "PYTHONDONTWRITEBYTECODE": "1"}
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-s", "-m", "kg.console_worker", str(theirs.fileno())],
-                pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                cwd="/", env=env, start_new_session=True,
-            )
-        finally:
-            theirs.close()
-        self.sock = ours
-        try:
-            wire.send(ours, self._config(settings_values))
-            ready = wire.receive(ours, time.monotonic() + START_TIMEOUT_S)
-        except wire.WireError as exc:
-            self.kill()
-            raise ConsoleStopped("start", detail=f"{exc}; {self.ended()}") from None
-        if not ready.get("ok"):
-            self.kill()
-            raise ConsoleStopped("start", detail=ready.get("message"))
-        return self
-
-    def _config(self, settings_values: dict[str, Any]) -> dict[str, Any]:
-        t, lim = self.target, self.limits
-        config = {"backend": t.backend, "home": t.home, "memory_mb": lim.memory_mb, "threads": THREADS,
-                  "landlock": lim.landlock}
-        if t.backend == "ladybug":
-            return {**config, "db_file": t.db_file}
-        from urllib.parse import urlsplit
-
-        port = urlsplit(settings_values.get("neo4j_uri") or "").port or 7687
-        values = {k: v for k, v in settings_values.items() if k != "secret_key"}
-        return {**config, "settings": values, "ports": sorted({port, 7687}), "read": NEO4J_READ,
-                "read_exec": NEO4J_READ_EXEC}
-
-    def ask(self, request: dict[str, Any], deadline: float) -> dict[str, Any]:
-        wire.send(self.sock, request)
-        return wire.receive(self.sock, deadline, self.limits.result_mb << 20)
-
-    def alive(self) -> bool:
-        return not self.killed and self.proc.poll() is None
-
-    def kill(self, wait: bool = True) -> None:
-        """SIGKILL (nothing the engine does can delay it), then reap the process if `wait`."""
-        self.killed = True
-        if self.proc.poll() is None:
-            self.proc.kill()
-        if hasattr(self, "sock"):
-            self.sock.close()
-        if wait:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(10)
-
-    def ended(self) -> str:
-        """How the process ended, for the user."""
-        try:
-            code = self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            return "still running"
-        if code < 0:
-            try:
-                name = signal.Signals(-code).name
-            except ValueError:
-                name = "?"
-            return f"signal {-code}, {name}"
-        return f"exit status {code}"
+BUSY_WAIT_S = 2.0  # how long a query waits for a worker when all are busy
 
 
 class ConsolePool:
+    """The workers of this process; thread-safe (the web server asks from many threads)."""
+
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._idle: list[Worker] = []
@@ -181,11 +44,20 @@ class ConsolePool:
     def run(self, target: Target, limits: Limits, settings_values: dict[str, Any],
             request: dict[str, Any]) -> dict[str, Any]:
         """Run one request on a worker of the target; the reply, or StoreError / QueryRefused."""
-        worker = self._checkout(target, limits, settings_values)
         timeout_ms = int(request["timeout_ms"])
+        for attempt in (1, 2):
+            worker = self._checkout(target, limits, settings_values)
+            try:
+                worker.send({**request, "grace_ms": limits.grace_ms})
+                break
+            except wire.WireError:  # it died while idle: the query never reached it, so try a fresh one
+                worker.kill()
+                self._checkin(worker, settings_values)
+                if attempt == 2:
+                    raise ConsoleStopped("exited", how=worker.ended()) from None
         deadline = time.monotonic() + (timeout_ms + limits.grace_ms) / 1000
         try:
-            reply = worker.ask({**request, "grace_ms": limits.grace_ms}, deadline)
+            reply = worker.answer(deadline)
         except wire.WireError as exc:
             if exc.kind != "closed":
                 worker.kill()  # past the time limit, or its answer is too big to read: stop it now
@@ -226,21 +98,28 @@ class ConsolePool:
         return ConsoleStopped("exited", how=how)
 
     def _checkout(self, target: Target, limits: Limits, settings_values: dict[str, Any]) -> Worker:
+        """An idle worker of the target, or a new one; when all are busy, wait BUSY_WAIT_S for one
+        to come back (a burst of short queries queues briefly), then say the console is busy."""
+        give_up = time.monotonic() + BUSY_WAIT_S
         with self._cond:
             self._latest[target.home] = target.version
-            for w in [w for w in self._idle if w.target.home == target.home and w.target.version != target.version]:
-                self._drop(w)  # an older (or newer) version of the same home: retire it
-            for w in list(self._idle):
-                if not w.alive():
-                    self._drop(w)
-                elif w.target == target and w.limits == limits:
-                    self._idle.remove(w)
-                    self._busy.add(w)
-                    return w
-            if len(self._idle) + len(self._busy) + self._starting >= limits.workers:
-                if not self._idle:
+            while True:
+                for w in list(self._idle):
+                    if not w.alive() or (w.target.home == target.home and w.target.version != target.version):
+                        self._drop(w)  # dead, or another version of the same home: retire it
+                    elif w.target == target and w.limits == limits:
+                        self._idle.remove(w)
+                        self._busy.add(w)
+                        return w
+                if len(self._idle) + len(self._busy) + self._starting < limits.workers:
+                    break
+                if self._idle:
+                    self._drop(self._idle[0])  # make room: the longest idle worker of another graph
+                    continue
+                remaining = give_up - time.monotonic()
+                if remaining <= 0:
                     raise ConsoleStopped("busy", workers=limits.workers)
-                self._drop(self._idle[0])  # room for this one: the longest idle worker of another graph
+                self._cond.wait(remaining)
             self._starting += 1
         try:
             worker = Worker(target, limits).start(settings_values)

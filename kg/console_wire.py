@@ -22,6 +22,7 @@ __all__ = ["WireError", "decode", "encode", "receive", "send"]
 
 TAG = "\u0000"
 _HEADER = struct.Struct(">Q")
+SEND_TIMEOUT_S = 30  # a reader that takes no message for this long is treated as gone
 
 
 class WireError(Exception):
@@ -101,7 +102,11 @@ def decode(data: bytes) -> Any:
 def send(sock: socket.socket, message: Any) -> None:
     """One message: 8-byte length, then the JSON."""
     body = json.dumps(encode(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    sock.sendall(_HEADER.pack(len(body)) + body)
+    try:
+        sock.settimeout(SEND_TIMEOUT_S)
+        sock.sendall(_HEADER.pack(len(body)) + body)
+    except OSError as exc:  # the other side is gone
+        raise WireError("closed", str(exc)) from None
 
 
 def receive(sock: socket.socket, deadline: float | None = None, max_bytes: int | None = None) -> Any:

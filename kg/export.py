@@ -197,8 +197,10 @@ def write_neo4j_admin(batches: Iterator[Batch], folder: Path, schema: Schema, ve
         "#!/bin/sh\n# Import into an empty database (stop it first), then run `stakegraph migrate` to create\n"
         "# the constraints and indexes. NEO4J_HOME/bin must be on PATH; DATABASE defaults to neo4j.\n"
         'cd "$(dirname "$0")"\n'
-        "neo4j-admin database import full --id-type=string --array-delimiter=U+001F --multiline-fields=true \\\n"
-        f"  --overwrite-destination=true {args} \"${{DATABASE:-neo4j}}\"\n",
+        # The database name first: --nodes/--relationships take several values, so a name after
+        # them is read as one more file (Neo4j 5.26: "File 'neo4j' doesn't exist").
+        "neo4j-admin database import full \"${DATABASE:-neo4j}\" --id-type=string --array-delimiter=U+001F \\\n"
+        f"  --multiline-fields=true --overwrite-destination=true {args}\n",
         encoding="utf-8",
     )
     return counts

@@ -8,6 +8,7 @@ The region and sector trees are small and cached per graph version.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ MAX_NEIGHBOUR_LOCATIONS = 5000  # neighbours whose location is looked up (ties t
 
 
 class Tie(NamedTuple):
-    """One relationship as a candidate sees it."""
+    """One relationship as a candidate sees it. props: since, until (an ended tie is history),
+    tier (official / curated / extracted / illustrative), evidence, role."""
 
     type: str
     direction: str  # out: candidate -> other
@@ -31,6 +33,33 @@ class Tie(NamedTuple):
     other_name: str  # Chinese name where there is one
     props: dict[str, Any]
     other_name_en: str = ""
+
+    @property
+    def tier(self) -> str:
+        return self.props.get("tier") or "curated"
+
+    @property
+    def until_year(self) -> int | None:
+        m = _YEAR.search(str(self.props.get("until") or ""))
+        return int(m.group()) if m else None
+
+    def ended(self, now: int) -> bool:
+        """History: the source says it ended in a year before this one."""
+        y = self.until_year
+        return y is not None and y < now
+
+    def weight(self, now: int, extracted_weight: float, half_life: float) -> float:
+        """How much this tie counts in a score: nothing when illustrative, less when extracted
+        from text, and a past tie decays with the years since it ended (never as current)."""
+        if self.tier == "illustrative":
+            return 0.0
+        w = extracted_weight if self.tier == "extracted" else 1.0
+        if self.ended(now):
+            w *= 0.5 * 0.5 ** ((now - (self.until_year or now)) / max(half_life, 0.1))
+        return w
+
+
+_YEAR = re.compile(r"(?:19|20)\d\d")
 
 
 @dataclass
@@ -58,10 +87,10 @@ NO_REGIONS: frozenset[str] = frozenset()
 _TIE_QUERY = {
     "out": "{start} (c:{label} {{id: {key}}})-[e]->(o) "
     "RETURN {key}, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
-           "coalesce(o.name_en, o.name_zh, o.id)",
+           "coalesce(o.name_en, o.name_zh, o.id), e.until, e.evidence_tier",
     "in": "{start} (c:{label} {{id: {key}}})<-[e]-(o) "
     "RETURN {key}, label(e), o.id, label(o), coalesce(o.name_zh, o.name_en, o.id), e.evidence, e.since, e.role, e.extracted, "
-           "coalesce(o.name_en, o.name_zh, o.id)",
+           "coalesce(o.name_en, o.name_zh, o.id), e.until, e.evidence_tier",
 }
 
 
@@ -89,7 +118,8 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
                                              facts.names[node_id], t.props, facts.props[node_id].get("name_en") or node_id))
     walk = [i for i in ids if i not in summarised]
     for direction, query in _TIE_QUERY.items():
-        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en in _walk(view, query, label, walk):
+        for x, rel, other, other_label, other_name, evidence, since, role, extracted, name_en, until, tier in _walk(
+                view, query, label, walk):
             props = {
                 k: v
                 for k, v in (
@@ -97,9 +127,11 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
                     ("since", since),
                     ("role", role),
                     ("extracted", extracted),
+                    ("until", until),
                 )
                 if v is not None
             }
+            props["tier"] = tier or ("extracted" if extracted else "curated")
             facts.ties[x].append(Tie(rel, direction, other, other_label, other_name, props, name_en))
             facts.names.setdefault(other, other_name)
             if rel == "LOCATED_IN" and direction == "out":
@@ -121,7 +153,7 @@ def fetch_facts(view: GraphView, ids: list[str], label: str = "Organization", ma
     return facts
 
 
-FACT_PROPS = ("name_zh", "name_en", "aliases", "kind", "stock_code", "description", "status", "tie_count",
+FACT_PROPS = ("name_zh", "name_en", "aliases", "kind", "stock_code", "description", "status", "tie_count", "evidence_tier",
               "latest_tie_year", "key_ties_json")  # what the signals and reasons read of a candidate
 SMALL_WALK = 8  # up to this many nodes are walked one by one
 
@@ -174,9 +206,12 @@ def _decode(text: str) -> tuple[tuple[tuple, ...], dict[str, str], tuple[str, ..
     and never tracks such dicts, so a full cache adds nothing to its pauses (with Tie objects
     or sets cached, gen-2 collections grew to 0.2-0.4 s within a hundred calls)."""
     ties, names, places, regions = [], {}, [], {}
-    for tie_type, direction, other, other_label, name_zh, name_en, year, where in json.loads(text):
+    for row in json.loads(text):
+        tie_type, direction, other, other_label, name_zh, name_en, year, where = row[:8]
+        until, tier, sentence = (row[8:] + [None, "curated", ""])[:3] if len(row) > 8 else (None, "curated", "")
         name = name_zh or name_en or other
-        ties.append((tie_type, direction, other, other_label, name, year or 0, name_en or name))
+        ties.append((tie_type, direction, other, other_label, name, year or 0, name_en or name, until or 0, tier or "curated",
+                     sentence or ""))
         names[other] = name
         if tie_type == "LOCATED_IN" and direction == "out":
             places.append(other)
@@ -191,10 +226,18 @@ def _places(joined: str) -> frozenset[str]:
     return frozenset(joined.split(PLACES_SEP))
 
 
-@lru_cache(maxsize=200)
-def _since(year: int) -> dict[str, str]:
-    """Shared, never mutated: the props of a summarised tie (its year)."""
-    return {"since": str(year)} if year else {}
+@lru_cache(maxsize=2000)
+def _tie_props(year: int, until: int, tier: str, sentence: str) -> dict[str, str]:
+    """Shared, never mutated: the props of a summarised tie (its years, tier and, for an
+    extracted one, its sentence)."""
+    props = {"tier": tier}
+    if year:
+        props["since"] = str(year)
+    if until:
+        props["until"] = str(until)
+    if sentence:
+        props["evidence"] = sentence
+    return props
 
 
 def _add_key_ties(facts: Facts, node_id: str) -> None:
@@ -202,7 +245,8 @@ def _add_key_ties(facts: Facts, node_id: str) -> None:
     if not text:
         return
     ties, names, places, regions = _decode(text)
-    facts.ties[node_id].extend(Tie(t, d, o, lab, n, _since(y), en) for t, d, o, lab, n, y, en in ties)
+    facts.ties[node_id].extend(Tie(t, d, o, lab, n, _tie_props(y, u, tier, sent), en)
+                               for t, d, o, lab, n, y, en, u, tier, sent in ties)
     for other, name in names.items():
         facts.names.setdefault(other, name)
     if places:
@@ -218,6 +262,7 @@ class Trees:
     children: dict[str, set[str]]
     upstream_of: dict[str, set[str]]  # sector -> sectors it supplies
     names: dict[str, tuple[str, str]]  # id -> (zh, en)
+    _captions: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def ancestors(self, node: str) -> list[str]:
         out, seen = [], {node}
@@ -231,8 +276,11 @@ class Trees:
         return descendants(self.children, {node})
 
     def name(self, node: str, lang: str) -> str:
-        zh, en = self.names.get(node, (node, node))
-        return caption("Sector", {"name_zh": zh, "name_en": en}, lang, node)  # regions caption alike
+        key = (node, lang)
+        if key not in self._captions:  # reasons name the same few links thousands of times
+            zh, en = self.names.get(node, (node, node))
+            self._captions[key] = caption("Sector", {"name_zh": zh, "name_en": en}, lang, node)  # regions caption alike
+        return self._captions[key]
 
 
 _trees: dict[str, Trees] = {}

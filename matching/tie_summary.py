@@ -8,7 +8,11 @@ Organization, and the recommender reads them by primary key:
 - `tie_count`: relationships other than LOCATED_IN / ACTIVE_IN (standing reads it);
 - `latest_tie_year`: the year of the newest dated one (recency reads it);
 - `leaders` on each Sector: its best-connected firms (the peers and graph candidates of a
-  recommendation, instead of reading the link's whole membership);
+  recommendation, instead of reading the link's whole membership); `member_count` and
+  `related_json` (the sectors whose firms most often also belong to it, by cosine: item-based
+  collaborative filtering for a chain-link question);
+- ended ties (`until`) and ties from illustrative sources are not counted in `tie_count`; key
+  ties carry `until`, the source's evidence tier and an extracted fact's sentence;
 - `key_ties_json`: the ties a recommendation reads instead of walking the graph — its place and
   sectors, and its other ties up to `max_ties_per_candidate` (above that, the key ones: curated
   before extracted, ties to firms in the home region first, then by type and the newest) — each
@@ -37,7 +41,8 @@ from kg.store import Node
 STRUCTURAL = ("LOCATED_IN", "ACTIVE_IN")  # where and in what, not who with
 KEY_TIE_ORDER = ("SUBSIDIARY_OF", "SUPPLIES", "INVESTS_IN", "PARTNERS_WITH", "INVOLVED_IN", "HAS_ROLE", "MENTIONS")
 YEAR = re.compile(r"(?:19|20)\d\d")
-SUMMARY_FIELDS = ("tie_count", "latest_tie_year", "key_ties_json", "tie_fp", "leaders")
+SUMMARY_FIELDS = ("tie_count", "latest_tie_year", "key_ties_json", "tie_fp", "leaders", "member_count", "related_json")
+TIER_RANK = {"official": 0, "curated": 0, "extracted": 1, "illustrative": 2}  # key ties: curated first, current before ended
 SECTOR_LEADERS = 200  # best-connected firms of a chain link: peers and graph candidates of a recommendation
 
 
@@ -50,6 +55,15 @@ class TieRow:
     target_id: str
     since: str | None = None
     extracted: bool = False
+    until: str | None = None
+    tier: str = "curated"  # the source's evidence tier (matching.evidence.TIERS)
+    sentence: str = ""  # an extracted fact's sentence, shown with its reason
+
+
+def tier_of(props: dict[str, Any]) -> str:
+    """An edge's evidence tier: as its source declared it, else extracted when text extraction
+    proposed it, else curated (a bundle loaded without a manifest)."""
+    return props.get("evidence_tier") or ("extracted" if props.get("extracted") else "curated")
 
 
 @dataclass(frozen=True)
@@ -62,11 +76,15 @@ class KeyTie:
     name_en: str
     year: int | None
     regions: tuple[str, ...]
+    until: int | None = None  # the year it ended: a past tie, shown with its dates, weighed less
+    tier: str = "curated"
+    sentence: str = ""
 
     def encode(self) -> str:
         """One element of a node's `key_ties_json` array."""
         return json.dumps(
-            [self.type, self.direction, self.other, self.other_label, self.name_zh, self.name_en, self.year, list(self.regions)],
+            [self.type, self.direction, self.other, self.other_label, self.name_zh, self.name_en, self.year, list(self.regions),
+             self.until, self.tier, self.sentence],
             ensure_ascii=False,
         )
 
@@ -78,7 +96,7 @@ class KeyTie:
     def decode_many(cls, text: str | None) -> list[KeyTie]:
         """A node's `key_ties_json`, best first (a recommendation reads them through
         matching.facts, which caches its own leaner form)."""
-        return [cls(t, d, o, label, zh, en, y, tuple(r)) for t, d, o, label, zh, en, y, r in json.loads(text or "[]")]
+        return [cls(*row[:7], tuple(row[7]), *row[8:]) for row in json.loads(text or "[]")]
 
 
 def year_of(since: Any) -> int | None:
@@ -86,10 +104,11 @@ def year_of(since: Any) -> int | None:
     return int(m.group()) if m else None
 
 
-def tie_print(tie_type: str, direction: str, other: str, since: Any, extracted: bool) -> int:
+def tie_print(tie_type: str, direction: str, other: str, since: Any, extracted: bool, until: Any = None,
+              tier: str = "curated") -> int:
     """A stable 63-bit hash of one tie as its organisation sees it. Summed per organisation into
     `tie_fp`, it tells the next refresh whose ties changed without rebuilding every summary."""
-    text = f"{tie_type}|{direction}|{other}|{since or ''}|{int(bool(extracted))}".encode()
+    text = f"{tie_type}|{direction}|{other}|{since or ''}|{int(bool(extracted))}|{until or ''}|{tier}".encode()
     return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big") >> 1
 
 
@@ -124,13 +143,13 @@ def summarise(
         for me, other, direction in ((e.source_id, e.target_id, "out"), (e.target_id, e.source_id, "in")):
             if me not in orgs:
                 continue
-            fp[me] += tie_print(e.type, direction, other, e.since, e.extracted)
-            if e.type in STRUCTURAL:
+            fp[me] += tie_print(e.type, direction, other, e.since, e.extracted, e.until, e.tier)
+            if e.type in STRUCTURAL or e.tier == "illustrative" or year_of(e.until):  # current, real ties only
                 continue
             count[me] += 1
             if year and year > latest.get(me, 0):
                 latest[me] = year
-    context = tie_print("summary", str(cap), ",".join(sorted(home_regions)), None, False)  # a new cap or home rebuilds all
+    context = tie_print("summary-v2", str(cap), ",".join(sorted(home_regions)), None, False)  # a new cap or home rebuilds all
     for o in orgs:
         fp[o] += context
     if touched is None:
@@ -150,14 +169,16 @@ def summarise(
             if me not in todo or other not in nodes:
                 continue
             node = nodes[other]
-            year = year_of(e.since)
+            year, until = year_of(e.since), year_of(e.until)
             tie = KeyTie(e.type, direction, other, node.label, node.props.get("name_zh") or "",
-                         node.props.get("name_en") or "", year, tuple(sorted(regions.get(other, ())))).encode()
+                         node.props.get("name_en") or "", year, tuple(sorted(regions.get(other, ()))), until, e.tier,
+                         (e.sentence or "")[:300] if e.tier == "extracted" else "").encode()
             if e.type in STRUCTURAL:
                 own[me].append(tie)
                 continue
             local = bool(regions.get(other, set()) & home_regions)
-            rank = (e.extracted, not local, KEY_TIE_ORDER.index(e.type) if e.type in KEY_TIE_ORDER else 99, -(year or 0))
+            rank = (TIER_RANK.get(e.tier, 1), until is not None, not local,
+                    KEY_TIE_ORDER.index(e.type) if e.type in KEY_TIE_ORDER else 99, -(year or 0))
             chosen[me].append((rank, tie))
             if len(chosen[me]) > 4 * cap:  # keep a hub's list short while collecting
                 chosen[me] = sorted(chosen[me])[:cap]
@@ -166,9 +187,38 @@ def summarise(
         ties = sorted(own.get(o, [])) + [t for _, t in sorted(chosen.get(o, []))[:cap]]
         out[o] = {"tie_count": count.get(o, 0), "latest_tie_year": latest.get(o), "key_ties_json": KeyTie.join(ties),
                   "tie_fp": fp.get(o, 0) & FP_MASK}
+    related = related_sectors(members)
     for sector in (i for i, n in nodes.items() if n.label == "Sector"):
-        out[sector] = {"leaders": sorted(members.get(sector, []), key=lambda f: (-count.get(f, 0), f))[:SECTOR_LEADERS]}
+        out[sector] = {"leaders": sorted(members.get(sector, []), key=lambda f: (-count.get(f, 0), f))[:SECTOR_LEADERS],
+                       "member_count": len(members.get(sector, [])),
+                       "related_json": json.dumps(related.get(sector, []), ensure_ascii=False) if related.get(sector) else None}
     return out
+
+
+RELATED_SECTORS = 30  # per sector: the links whose firms most often also belong to it
+MAX_SECTORS_PER_FIRM = 20  # a firm tagged with more says little about which links go together
+
+
+def related_sectors(members: dict[str, list[str]]) -> dict[str, list[list[Any]]]:
+    """For each sector, the sectors sharing the most firms with it, by the cosine of the member
+    sets: [[sector id, cosine, shared firms], …] best first. Item-based collaborative filtering
+    over the firm–sector bipartite graph, computed once per refresh (a firm has few sectors, so
+    counting pairs costs little) and read by a recommendation for a chain link."""
+    by_firm: dict[str, list[str]] = defaultdict(list)
+    for sector, firms in members.items():
+        for f in firms:
+            by_firm[f].append(sector)
+    pairs: Counter[tuple[str, str]] = Counter()
+    for secs in by_firm.values():
+        if 1 < len(secs) <= MAX_SECTORS_PER_FIRM:
+            for a in secs:
+                for b in secs:
+                    if a != b:
+                        pairs[(a, b)] += 1
+    best: dict[str, list[list[Any]]] = defaultdict(list)
+    for (a, b), shared in pairs.items():
+        best[a].append([b, round(shared / (len(members[a]) * len(members[b])) ** 0.5, 4), shared])
+    return {a: sorted(rows, key=lambda r: (-r[1], r[0]))[:RELATED_SECTORS] for a, rows in best.items()}
 
 
 def changed_rows(summaries: dict[str, dict[str, Any]], nodes: dict[str, Node]) -> Iterator[dict[str, Any]]:
@@ -193,7 +243,8 @@ def edges_from_snapshot(existing_edges: dict[str, dict[str, Any]]) -> Callable[[
             if e.get("status") == "unseen":
                 continue
             src, dst = e["_pair"]
-            yield TieRow(key.split("|")[1], src, dst, e.get("since"), bool(e.get("extracted")))
+            yield TieRow(key.split("|")[1], src, dst, e.get("since"), bool(e.get("extracted")), e.get("until"), tier_of(e),
+                         e.get("evidence") or "" if e.get("extracted") else "")
 
     return rows
 
@@ -203,11 +254,12 @@ def edges_from_view(view, rel_types: Iterable[str]) -> Callable[[], Iterator[Tie
 
     def rows() -> Iterator[TieRow]:
         for rel_type in rel_types:  # four columns, not whole edges: this reads every edge twice
-            for a, b, since, extracted in view.query(
+            for a, b, since, extracted, until, tier, evidence in view.query(
                 f"MATCH (a)-[e:{rel_type}]->(b) WHERE e.status IS NULL OR e.status <> 'unseen' "
-                "RETURN a.id, b.id, e.since, e.extracted"
+                "RETURN a.id, b.id, e.since, e.extracted, e.until, e.evidence_tier, e.evidence"
             ).rows:
-                yield TieRow(rel_type, a, b, since, bool(extracted))
+                props = {"evidence_tier": tier, "extracted": extracted}
+                yield TieRow(rel_type, a, b, since, bool(extracted), until, tier_of(props), (evidence or "") if extracted else "")
 
     return rows
 

@@ -47,10 +47,10 @@ def cmd_load(args, settings) -> int:
 
 @command("refresh", "re-read every source of the manifest, change only what changed, log it")
 def cmd_refresh(args, settings) -> int:
-    from jobs.tasks import init_home, refresh
+    from jobs.tasks import init_home, refresh_manifest
 
     init_home(settings)
-    return _finish_run(args, refresh(settings, args.manifest, strict=args.strict))
+    return _finish_run(args, refresh_manifest(settings, args.manifest, strict=args.strict))
 
 
 @command("stats", "node counts per label and edge counts per type")

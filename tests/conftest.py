@@ -179,7 +179,7 @@ class Neo4jServer:
         import neo4j
 
         with neo4j.GraphDatabase.driver(self.uri, auth=(self.user, self.password)) as d, d.session() as s:
-            s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+            s.run("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
 
 
 @pytest.fixture(scope="session")

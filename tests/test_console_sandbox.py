@@ -327,7 +327,7 @@ def test_the_web_process_does_not_grow_on_a_runaway(client, auth):
 
 
 def test_every_stop_reason_has_its_chinese():
-    from kg.console_pool import STOPPED
+    from kg.console_stops import STOPPED
     from web.console import STOPPED_ZH
 
     assert set(STOPPED_ZH) == set(STOPPED)
@@ -376,3 +376,42 @@ def test_the_console_on_neo4j_runs_in_a_confined_worker(neo4j_server, tmp_path):
                       check_plan=False)
     with pytest.raises(QueryRefused, match="read-only"):
         run_console_query(settings, "LOAD CSV FROM 'file:///etc/passwd' AS row RETURN row")
+
+
+def test_a_burst_queues_briefly_and_a_long_wait_is_busy(settings):
+    """One worker: short queries from several threads wait their turn; a query that would wait
+    longer than the pool's short wait is told the console is busy."""
+    one = settings.replace(console_workers=1)
+    run_console_query(one, "RETURN 1 AS warm")
+    with ThreadPoolExecutor(3) as ex:
+        results = list(ex.map(lambda i: run_console_query(one, f"RETURN {i} AS i").rows, range(3)))
+    assert results == [[[0]], [[1]], [[2]]]
+    with ThreadPoolExecutor(1) as ex:
+        slow = ex.submit(run_console_query, one,
+                         "RETURN levenshtein(repeat('a', 100000), repeat('b', 100000)) AS d", timeout_ms=4000)
+        time.sleep(0.5)
+        with pytest.raises(StoreError, match=r"the console is busy \(it runs 1 at a time\)"):
+            run_console_query(one, "RETURN 1 AS one")
+        with pytest.raises(StoreError, match="time limit"):
+            slow.result()
+    assert run_console_query(one, "RETURN 1 AS one").rows == [[1]]
+
+
+def test_a_result_past_the_size_limit_is_refused(settings):
+    small = settings.replace(console_result_mb=1)
+    with pytest.raises(StoreError, match="larger than the console's limit of 1 MB"):
+        run_console_query(small, "UNWIND range(1, 5000) AS x RETURN repeat('a', 1000) AS s")
+    assert run_console_query(small, "RETURN 1 AS one").rows == [[1]]
+
+
+def test_an_idle_worker_killed_from_outside_is_replaced(settings):
+    import signal
+
+    assert run_console_query(settings, "RETURN 1 AS one").rows == [[1]]
+    assert wait_idle(60)
+    home = str(settings.home_path)
+    for pid, h, _version in pool.workers():
+        if h == home:
+            os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    assert run_console_query(settings, "RETURN 2 AS two").rows == [[2]]

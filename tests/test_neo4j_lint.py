@@ -83,7 +83,7 @@ def backend_statements() -> dict[str, str]:
             continue
         if isinstance(obj, str) and name.isupper() and " " in obj:
             out[name] = obj
-        elif inspect.isfunction(obj) and name not in ("vector_index_name",):
+        elif inspect.isfunction(obj) and name not in ("vector_index_name", "id_constraint_name"):
             params = list(inspect.signature(obj).parameters)
             if params == ["schema"]:
                 for i, text in enumerate(obj(schema)):

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs.evaluate_links import evaluate_links, metrics
+from jobs.evaluate_links import HiddenLinksError, evaluate_links, metrics, read_hidden
 from kg.backends import open_view
-from matching.recommend import SIGNALS, parse_weights, recommend
+from matching.recommend import POLICY_SIGNALS, SIGNALS, parse_weights, recommend
 
 TINY = Path(__file__).parent / "fixtures" / "tiny"
 PACKAGING_PROJECT = "proj-jiangyin-advanced-packaging"
@@ -31,12 +31,42 @@ def test_weights_are_normalised_and_checked():
 def test_eval_links_on_a_hand_made_case(tmp_path, monkeypatch):
     monkeypatch.delenv("STAKEGRAPH_HOME", raising=False)
     hidden = tmp_path / "hidden.csv"
-    # o3 is the only packaging firm left unlinked to s-pkg: it must come first; the second row
-    # names an edge the bundle does not have, which is skipped, not counted.
+    # o3 is the only packaging firm left unlinked to s-pkg: it must come first. The second row
+    # names a link the bundle does not have (a future link of a time split): evaluated too.
     hidden.write_text("source_id,target_id,type\ns-pkg,o3,ACTIVE_IN\ns-bank,o1,ACTIVE_IN\n", encoding="utf-8")
     results = evaluate_links(TINY, hidden, k=10)
-    assert results["combined"] == {"hit@1": 1.0, "hit@10": 1.0, "mrr": 1.0, "n": 1}
-    assert set(results) == {"embedding only", "graph only", "combined"}
+    assert (results["present"], results["absent"]) == (1, 1)
+    model = results["methods"]["model"]
+    assert model["all"]["n"] == 2 and model["by_type"]["ACTIVE_IN"]["n"] == 2
+    assert model["all"]["hit@1"] >= 0.5 and model["all"]["mrr"] >= 0.5
+    assert {"popularity", "popularity in family", "tree distance", "item CF", "tree + item CF", "co-investors"} <= set(results["methods"])
+    assert {"embedding only", "graph only", "learned (fit only)"} <= set(results["methods"])
+    assert results["baselines"] == ["popularity", "popularity in family", "tree distance", "item CF", "tree + item CF", "co-investors"]
+
+
+def test_hidden_links_errors_name_the_row(tmp_path):
+    f = tmp_path / "h.csv"
+    f.write_text("source_id,target_id,type\n", encoding="utf-8")
+    with pytest.raises(HiddenLinksError, match="no rows"):
+        read_hidden(f)
+    f.write_text("source_id,target_id,type\ns-pkg,o3,ACTIVE_IN\ns-pkg,o2,LIKES\n", encoding="utf-8")
+    with pytest.raises(HiddenLinksError, match=r"row 3: field type: unknown relationship type 'LIKES'"):
+        read_hidden(f)
+    f.write_text("source_id,target_id,type\ns-pkg,,ACTIVE_IN\n", encoding="utf-8")
+    with pytest.raises(HiddenLinksError, match="row 2: field target_id is empty"):
+        read_hidden(f)
+    f.write_text("source_id,type\ns-pkg,ACTIVE_IN\n", encoding="utf-8")
+    with pytest.raises(HiddenLinksError, match="missing column"):
+        read_hidden(f)
+
+
+@pytest.mark.slow
+def test_eval_links_refuses_unknown_ids_naming_the_row(tmp_path, monkeypatch):
+    monkeypatch.delenv("STAKEGRAPH_HOME", raising=False)
+    hidden = tmp_path / "hidden.csv"
+    hidden.write_text("source_id,target_id,type\ns-pkg,o3,ACTIVE_IN\ns-pkg,nobody,ACTIVE_IN\n", encoding="utf-8")
+    with pytest.raises(HiddenLinksError, match=r"row 3: field target_id: no entity 'nobody'"):
+        evaluate_links(TINY, hidden, k=10)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +90,9 @@ def test_packaging_project_ranks_packaging_firms_first(view):
     names = {r.name_zh for r in recs}
     assert not names & {"平安银行", "招商银行", "万科企业"}
     for r in recs:
-        assert {s.name for s in r.signals} == set(SIGNALS)
-        assert abs(sum(s.contribution for s in r.signals) - r.score) < 1e-3
+        assert {s.name for s in r.signals} == set(SIGNALS) and {s.name for s in r.policy_signals} == set(POLICY_SIGNALS)
+        assert abs(r.fit + r.policy - r.score) < 1e-3
+        assert abs(sum(s.contribution for s in r.policy_signals) - r.policy) < 1e-3
         assert 1 <= len(r.reasons_en) <= 3 and len(r.reasons_zh) == len(r.reasons_en)
 
 
@@ -84,3 +115,33 @@ def test_filters_kind_and_exclusions(view):
     involved = {n.node.id for n in view.neighbours(PACKAGING_PROJECT, types=["INVOLVED_IN"])}
     ids = {r.org_id for r in recommend(view, PACKAGING_PROJECT, k=50)}
     assert involved and not ids & involved
+
+
+@pytest.mark.slow
+def test_no_government_body_or_park_among_any_projects_partners_unless_asked(view):
+    projects = [r[0] for r in view.query("MATCH (p:Project) RETURN p.id ORDER BY p.id").rows]
+    assert projects
+    for pid in projects:
+        kinds = {r.kind for r in recommend(view, pid, k=20)}
+        assert not kinds & {"government_body", "park"}, (pid, kinds)
+    asked = recommend(view, PACKAGING_PROJECT, k=10, kinds=["government_body"])
+    assert asked and all(r.kind == "government_body" for r in asked)
+    left_out = recommend(view, PACKAGING_PROJECT, k=20, exclude_kinds=["listed_company"])
+    assert left_out and not any(r.kind == "listed_company" for r in left_out)
+
+
+@pytest.mark.slow
+def test_a_corrupt_model_file_falls_back_to_the_default_weights(view, tmp_path, caplog):
+    import shutil
+
+    from matching.rank.model import MODEL_DIR, MODEL_FILE, load_ranker
+
+    folder = tmp_path / "version"
+    (folder / MODEL_DIR).mkdir(parents=True)
+    (folder / MODEL_DIR / MODEL_FILE).write_text("{not json", encoding="utf-8")
+    ranker = load_ranker(folder, parse_weights("semantic=1"))
+    assert type(ranker).__name__ == "WeightsRanker" and "could not be read" in ranker.note
+    assert "unusable" in caplog.text
+    shutil.rmtree(folder)
+    ranker = load_ranker(folder, parse_weights("semantic=1"))
+    assert "no learned model" in ranker.note

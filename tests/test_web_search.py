@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from matching.search import SearchIndex, index_for, norm, search
+from matching.search import SearchEngine, UnknownFilter, index_for, norm, search
 from matching.search.keys import name_parts, stock_key
 
 
@@ -22,7 +22,7 @@ def test_finds_smic_by_name_alias_pinyin_initials_and_code(view, query: str) -> 
 def test_exact_ranks_before_prefix_before_fuzzy(view) -> None:
     hits = search(view, "SMIC", limit=10)
     assert hits[0].match == "exact" and _smic(hits[:1])
-    tiers = {"exact": 0, "prefix": 1, "part": 2, "fuzzy": 3}
+    tiers = {"exact": 0, "prefix": 1, "part": 2, "fuzzy": 3, "text": 4}
     order = [tiers[h.match] for h in hits]
     assert order == sorted(order)
 
@@ -59,7 +59,7 @@ def test_empty_and_junk_queries(view) -> None:
 
 def test_index_is_cached_per_version(view) -> None:
     assert index_for(view) is index_for(view)
-    assert isinstance(index_for(view), SearchIndex)
+    assert isinstance(index_for(view), SearchEngine)
 
 
 def test_keys() -> None:
@@ -143,13 +143,18 @@ def test_library_on_a_handful_of_nodes() -> None:
         Node("jiangyin", "Region", {"name_zh": "江阴市", "name_en": "Jiangyin"}),
     ]
     edges = [Edge("LOCATED_IN", "jcet", "jiangyin"), Edge("PART_OF", "jiangyin", "wuxi")]
-    idx = SearchIndex.build(MemoryView(nodes, edges))
-    assert idx.query("cdkj")[0].id == "jcet", "长 read chang as people say it"
-    assert idx.query("zdkj")[0].id == "jcet", "and zhang as the phrase dictionary says"
-    assert idx.query("600584")[0].id == "jcet"
-    assert idx.query("9132020025044723xl")[0].id == "jcet"
-    assert idx.query("台积电")[0].id == "tsmc", "simplified query finds a traditional name"
-    assert [h.id for h in idx.query("", region="无锡")] == ["jcet"]
-    assert idx.query("", region="nowhere") == []
-    assert idx.merged == {"old-jcet": "jcet"}
-    assert idx.query("jcet group")[0].match in ("exact", "prefix")
+    idx = index_for(MemoryView(nodes, edges))  # no published index: built from the view
+
+    def top(q: str, **kw) -> str:
+        return idx.query(q, **kw).hits[0].id
+
+    assert top("cdkj") == "jcet", "长 read chang as people say it"
+    assert top("zdkj") == "jcet", "and zhang as the phrase dictionary says"
+    assert top("600584") == "jcet"
+    assert top("9132020025044723xl") == "jcet"
+    assert top("台积电") == "tsmc", "simplified query finds a traditional name"
+    assert [h.id for h in idx.query("", region="无锡").hits] == ["jcet"]
+    with pytest.raises(UnknownFilter):
+        idx.query("", region="nowhere")
+    assert idx.merged.get("old-jcet") == "jcet"
+    assert idx.query("jcet group").hits[0].match in ("exact", "prefix")

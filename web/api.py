@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, g, jsonify, request
 
-from matching.search import SemanticUnavailable
+from matching.search import SemanticUnavailable, UnknownFilter
 from web import recommendations as recs
 from web import validation as v
 from web import workspace_ops as ops
@@ -26,7 +26,7 @@ from web.openapi import openapi_document
 from web.pipeline import all_projects
 from web.profile import graph_data, load_profile, profile_json
 from web.projects import rec_filters
-from web.search import parse_query, run_query
+from web.search import has_query, parse_query, run_query
 from web.state import graph_run, last_runs, settings, view, workspace
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -68,14 +68,20 @@ def openapi() -> Any:
 @bp.get("/search")
 @api_auth
 def search() -> Any:
+    """One page of matches: `total` counts them all, `offset` and `limit` page through them."""
     p = parse_query(request.args)
-    if not (p["q"] or p["sector"] or p["region"] or p["kind"] or p["label"]):
+    if not has_query(p):
         return json_error(400, "q: give a query or at least one filter")
     try:
-        hits = run_query(p)
+        results = run_query(p, facets=request.args.get("facets") in ("1", "true"))
+    except UnknownFilter as exc:
+        return json_error(400, str(exc))
     except SemanticUnavailable as exc:
         return json_error(503, str(exc))
-    return jsonify({"query": p, "count": len(hits), "hits": [h.as_dict() for h in hits]})
+    body = results.as_dict()
+    if not body["facets"]:
+        del body["facets"]
+    return jsonify({"query": p, **body})
 
 
 @bp.get("/entities/<path:node_id>")

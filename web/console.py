@@ -63,7 +63,7 @@ MESSAGES = {
 }
 
 
-# Why the console stopped or lost a query (kg.console_pool.ConsoleStopped.reason), in Chinese;
+# Why the console stopped or lost a query (kg.console_stops.ConsoleStopped.reason), in Chinese;
 # the English is the exception's own text.
 STOPPED_ZH = {
     "time": "查询在 {seconds:g} 秒的时间上限处被停止；请加 LIMIT 或缩小 MATCH 的范围。",
@@ -72,7 +72,7 @@ STOPPED_ZH = {
     "killed": "查询的工作进程被系统终止（{how}），可能是内存不足。",
     "exited": "查询的工作进程意外退出（{how}）；下一条查询将由新的工作进程执行。",
     "too_large": "结果超过查询台的上限（{limit}）；请返回更少的行或列。",
-    "busy": "查询台正忙（{workers} 条查询正在运行）；请等其中一条完成后再试。",
+    "busy": "查询台正忙（同时最多运行 {workers} 条查询）；请等一条查询完成后再试。",
     "start": "查询台无法启动查询工作进程：{detail}",
 }
 

@@ -62,18 +62,23 @@ def openapi_document(neighbour_limit: int = 200) -> dict[str, Any]:
         return {"get": {"summary": summary, "parameters": params, "responses": {"200": _resp(ok), **_errors(401, *errs)}}}
 
     paths: dict[str, Any] = {
-        "/search": get("Search names, aliases, pinyin, initials, stock and credit codes", [
+        "/search": get("Search names, aliases, pinyin, initials, codes and descriptions; one page with the total", [
             _param("q", description=f"query text (at most {MAX_QUERY_CHARS} characters); give q or at least one "
-                                    "of label, kind, sector, region (else 400)", schema=_line(MAX_QUERY_CHARS)),
-            _param("mode", description="name (default) or semantic", schema={"type": "string", "enum": ["name", "semantic"]}),
+                                    "of label, kind, tier, sector, region (else 400)", schema=_line(MAX_QUERY_CHARS)),
+            _param("mode", description="name (default) or semantic (words and vectors fused; filters apply to both)",
+                   schema={"type": "string", "enum": ["name", "semantic"]}),
             _param("label", description="Organization, Project, Person, Sector, Region or Document",
                    schema={"type": "string", "enum": list(LABELS)}),
             _param("kind", description="organisation kind, e.g. listed_company (400 for a kind the graph lacks)",
                    schema=_line()),
-            _param("sector", description="sector id or name; includes sub-sectors", schema=_line()),
-            _param("region", description="region id or name; includes sub-regions", schema=_line()),
+            _param("tier", description="project tier: benchmark, key or ordinary", schema=_line()),
+            _param("sector", description="sector id or name; includes sub-sectors; an unknown one is a 400", schema=_line()),
+            _param("region", description="region id or name; includes sub-regions; an unknown one is a 400", schema=_line()),
             _param("limit", schema={"type": "integer", "minimum": 1, "maximum": MAX_RESULTS}),
-        ], "hits, best first", 400, 503),
+            _param("offset", description="hits to skip (paging; `total` counts them all)",
+                   schema={"type": "integer", "minimum": 0, "maximum": 10_000}),
+            _param("facets", description="1: also count the matches per kind, region and sector"),
+        ], "total, offset, limit, count and hits, best first", 400, 503),
         "/entities/{id}": get("An entity's profile: properties, provenance, relationships, documents",
                               [ID, LANG], "the profile", 404),
         "/entities/{id}/neighbours": get("The one-hop neighbourhood as nodes and links", [

@@ -57,14 +57,33 @@ def rec_filters(args: Any) -> dict[str, Any]:
     from web.search import kinds
 
     chosen = [k for k in args.getlist("kind") if k] if hasattr(args, "getlist") else []
+    left_out = [k for k in args.getlist("exclude_kind") if k] if hasattr(args, "getlist") else []
     for k in chosen:
         v.choice(k, "kind", kinds())
+    for k in left_out:
+        v.choice(k, "exclude_kind", kinds())
     region = v.text(args.get("region"), "region", v.MAX_ID_CHARS)
     idx = index_for(view())
     resolved = idx.resolve_facet(region) if region else None  # 无锡 → its region id
     if region and resolved not in idx.names:  # a made-up region is an error, not an empty list
         raise v.FormError("region", "error.unknown_region", value=region)
-    return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen), "region": resolved}
+    return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen), "exclude_kinds": tuple(left_out),
+            "region": resolved}
+
+
+def is_illustrative(props: dict[str, Any]) -> bool:
+    """A made-up example (its source's tier, or a source named illustrative): marked on every page."""
+    return props.get("evidence_tier") == "illustrative" or any(
+        "illustrative" in str(x) for x in [props.get("source"), *(props.get("sources") or [])])
+
+
+def signal_names() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(fit signals, policy signals) in breakdown order, for the glossary."""
+    try:
+        from matching.recommend import POLICY_SIGNALS, SIGNALS
+    except ImportError:
+        return (), ()
+    return tuple(SIGNALS), tuple(POLICY_SIGNALS)
 
 
 def recommendation_state(project_id: str, filters: dict[str, Any], pending_new: bool) -> dict[str, Any]:
@@ -78,7 +97,7 @@ def recommendation_state(project_id: str, filters: dict[str, Any], pending_new: 
     except recs.RecsUnavailable as exc:
         out["message"] = t("project.recs_unavailable") if "not available" in str(exc) else str(exc)
         return out
-    if not filters["kinds"] and not filters["region"]:
+    if not filters["kinds"] and not filters["exclude_kinds"] and not filters["region"]:
         run_id = graph_run(view()).get("run_id") or view().version
         out["changes"] = recs.snapshot_and_compare(view(), workspace(), project_id, run_id, out["recs"])
     return out
@@ -97,6 +116,7 @@ def project(project_id: str) -> Any:
     from web.search import kinds
 
     return render_template("project.html", p=p, f=filters, **recommendation_state(project_id, filters, p.pending_new),
+                           illustrative=is_illustrative(p.props), signal_names=signal_names(),
                            shortlisted=[i for i in items if i["status"] == "shortlisted"],
                            dismissed=[i for i in items if i["status"] == "dismissed"], names=names,
                            status={i["org_id"]: i["status"] for i in items}, kinds=kinds(),

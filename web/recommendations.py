@@ -43,15 +43,19 @@ def _recommend_fn():
 
 
 def ranked(view: GraphView, settings: Settings, project_id: str, *, k: int = DEFAULT_K,
-           kinds: tuple[str, ...] = (), region: str | None = None) -> list[Any]:
-    """The recommender's list for a project (dismissed ones included), cached per graph version."""
-    key = (view.version, project_id, k, tuple(sorted(kinds)), region)
+           kinds: tuple[str, ...] = (), region: str | None = None, exclude_kinds: tuple[str, ...] = ()) -> list[Any]:
+    """The recommender's list for a project (dismissed ones included), cached per graph version.
+    `kinds` admits exactly those kinds (a government body only when asked for), `exclude_kinds`
+    leaves kinds out (kg/eligibility.yaml says who is eligible by default)."""
+    key = (view.version, project_id, k, tuple(sorted(kinds)), region, tuple(sorted(exclude_kinds)))
     with _lock:
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
     fn = _recommend_fn()
     kwargs: dict[str, Any] = {"k": k, "kinds": list(kinds) or None, "region": region or None, "exclude_involved": True}
+    if exclude_kinds:
+        kwargs["exclude_kinds"] = list(exclude_kinds)
     if "settings" in inspect.signature(fn).parameters:
         kwargs["settings"] = settings
     try:
@@ -67,10 +71,10 @@ def ranked(view: GraphView, settings: Settings, project_id: str, *, k: int = DEF
 
 
 def for_project(view: GraphView, settings: Settings, ws: Workspace, project_id: str, *, k: int = DEFAULT_K,
-                kinds: tuple[str, ...] = (), region: str | None = None) -> list[Any]:
+                kinds: tuple[str, ...] = (), region: str | None = None, exclude_kinds: tuple[str, ...] = ()) -> list[Any]:
     """The page's list: best first, dismissed candidates left out, at most k."""
     dismissed = {r["org_id"] for r in ops.shortlist(ws, project_id, "dismissed")}
-    recs = ranked(view, settings, project_id, k=k + len(dismissed), kinds=kinds, region=region)
+    recs = ranked(view, settings, project_id, k=k + len(dismissed), kinds=kinds, region=region, exclude_kinds=exclude_kinds)
     return [r for r in recs if r.org_id not in dismissed][:k]
 
 

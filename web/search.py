@@ -1,24 +1,43 @@
-"""The start page and the search box: name search (matching.search) or semantic search."""
+"""The start page and the search box: name search or semantic (hybrid) search, paged, filtered."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 
+from kg.cells import spreadsheet_cell
 from kg.schema import load_schema
-from matching.search import LABELS, SemanticUnavailable, index_for, search, semantic_search
+from matching.search import (
+    LABELS,
+    Results,
+    SemanticUnavailable,
+    UnknownFilter,
+    find,
+    hybrid_search,
+    index_for,
+)
+from matching.search.engine import MAX_OFFSET
 from web import validation as v
 from web import workspace_ops as ops
-from web.i18n import t
+from web.downloads import attachment
+from web.i18n import name_of, t, tv
 from web.state import last_runs, view, workspace
 
 bp = Blueprint("search", __name__)
 MODES = ("name", "semantic")
+PAGE_SIZE = 20
+FILTERS = ("label", "kind", "sector", "region", "tier")
 
 
 def kinds() -> tuple[str, ...]:
     return load_schema().label("Organization").props["kind"].enum
+
+
+def tiers() -> tuple[str, ...]:
+    return load_schema().label("Project").props["tier"].enum
 
 
 def parse_query(args: Any) -> dict[str, Any]:
@@ -28,21 +47,34 @@ def parse_query(args: Any) -> dict[str, Any]:
         "mode": v.choice(args.get("mode", "") or "name", "mode", MODES),
         "label": v.choice(args.get("label", ""), "label", LABELS),
         "kind": v.choice(args.get("kind", ""), "kind", kinds()),
+        "tier": v.choice(args.get("tier", ""), "tier", tiers()),
         "sector": v.text(args.get("sector", ""), "sector", v.MAX_ID_CHARS),
         "region": v.text(args.get("region", ""), "region", v.MAX_ID_CHARS),
-        "limit": v.integer(args.get("limit"), "limit", 50),
+        "limit": v.integer(args.get("limit"), "limit", PAGE_SIZE),
+        "offset": v.integer(args.get("offset"), "offset", 0, minimum=0, maximum=MAX_OFFSET),
     }
 
 
-def run_query(p: dict[str, Any]) -> list[Any]:
-    """One library call per mode; raises SemanticUnavailable when the vectors are missing."""
-    g = view()
-    if p["mode"] == "semantic":
-        if not p["q"]:
-            return []
-        return semantic_search(g, p["q"], k=p["limit"], labels=(p["label"],) if p["label"] else None)
-    return search(g, p["q"], kinds=[p["kind"]] if p["kind"] else None, labels=[p["label"]] if p["label"] else None,
-                  sector=p["sector"] or None, region=p["region"] or None, limit=p["limit"])
+def has_query(p: dict[str, Any]) -> bool:
+    return bool(p["q"] or any(p[f] for f in FILTERS))
+
+
+def run_query(p: dict[str, Any], *, facets: bool = False) -> Results:
+    """One library call per mode. Raises UnknownFilter for a region, sector that names nothing
+    and SemanticUnavailable when the vectors are missing."""
+    args = {"labels": [p["label"]] if p["label"] else None, "kinds": [p["kind"]] if p["kind"] else None,
+            "sector": p["sector"] or None, "region": p["region"] or None, "tier": p["tier"] or None,
+            "limit": p["limit"], "offset": p["offset"], "facets": facets}
+    if p["mode"] == "semantic" and p["q"]:
+        return hybrid_search(view(), p["q"], **args)
+    return find(view(), p["q"], **args)
+
+
+def unknown_filter_message(exc: UnknownFilter) -> str:
+    text = t("search.unknown_filter", field=t(f"field.{exc.field}"), value=exc.value)
+    if exc.suggestions:
+        text += " " + t("search.did_you_mean", names=", ".join(exc.suggestions))
+    return text
 
 
 @bp.get("/")
@@ -65,23 +97,59 @@ def _counts(g) -> dict[str, int]:
 
 @bp.get("/search")
 def search_page() -> Any:
-    message = None
-    hits: list[Any] = []
+    empty = {"q": "", "mode": "name", **dict.fromkeys(FILTERS, ""), "limit": PAGE_SIZE, "offset": 0}
     try:
         p = parse_query(request.args)
     except v.FormError as exc:
-        p = {"q": "", "mode": "name", "label": "", "kind": "", "sector": "", "region": "", "limit": 50}
         message = t(exc.key, **exc.params) + f" ({exc.field})"
-        return render_template("search.html", p=p, hits=[], message=message, **_options()), 400
-    if p["q"] or p["sector"] or p["region"] or p["kind"] or p["label"]:
-        try:
-            hits = run_query(p)
-        except SemanticUnavailable as exc:
-            message = t("search.semantic_unavailable", detail=str(exc))
-    return render_template("search.html", p=p, hits=hits, message=message, **_options())
+        return render_template("search.html", p=empty, results=None, message=message, **_options(empty)), 400
+    if not has_query(p):
+        return render_template("search.html", p=p, results=None, message=None, **_options(p))
+    try:
+        results = run_query(p, facets=True)
+    except UnknownFilter as exc:
+        return render_template("search.html", p=p, results=None, message=unknown_filter_message(exc),
+                               **_options(p)), 400
+    except SemanticUnavailable as exc:
+        return render_template("search.html", p=p, results=None, message=t("search.semantic_unavailable",
+                                                                                 detail=str(exc)), **_options(p))
+    if request.args.get("format") == "csv":
+        return _csv(results)
+    return render_template("search.html", p=p, results=results, message=None, **_options(p), pages=_pages(p, results))
 
 
-def _options() -> dict[str, Any]:
-    idx = index_for(view())
-    return {"kinds": kinds(), "labels": LABELS, "sectors": idx.facet_options("Sector"),
-            "regions": idx.facet_options("Region")}
+def _pages(p: dict[str, Any], r: Results) -> dict[str, str | None]:
+    """Links to the previous and next page, keeping every parameter."""
+    def link(offset: int) -> str:
+        args = {k: p[k] for k in ("q", "mode", *FILTERS) if p[k]}
+        return url_for("search.search_page", **args, offset=offset or None,
+                       limit=p["limit"] if p["limit"] != PAGE_SIZE else None)
+
+    return {"previous": link(max(0, r.offset - r.limit)) if r.has_previous else None,
+            "next": link(r.offset + r.limit) if r.has_next and r.offset + r.limit <= MAX_OFFSET else None,
+            "csv": link(r.offset) + ("&" if "?" in link(r.offset) else "?") + "format=csv"}
+
+
+def _csv(r: Results) -> Response:
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["id", "label", "name_zh", "name_en", "kind", "city", "score", "match", "field", "matched"])
+    for h in r.hits:  # names come from sources: a cell a spreadsheet would run is quoted (kg.cells)
+        w.writerow([spreadsheet_cell(x) for x in
+                    (h.id, h.label, h.name_zh, h.name_en, h.kind, h.city, h.score, h.match, h.field, h.matched)])
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": attachment("search.csv")})
+
+
+def facet_label(field: str, value: str, engine: Any) -> str:
+    """A facet bucket's label: a kind's name, or a region's or sector's name."""
+    if field == "kind":
+        return tv("kind", value)
+    zh_en = engine.options("Region" if field == "region" else "Sector").get(value)
+    return name_of({"name_zh": zh_en[0], "name_en": zh_en[1], "id": value}) if zh_en else value
+
+
+def _options(p: dict[str, Any]) -> dict[str, Any]:
+    engine = index_for(view())
+    return {"kinds": kinds(), "labels": LABELS, "tiers": tiers(), "sectors": engine.facet_options("Sector"),
+            "regions": engine.facet_options("Region"), "engine": engine, "facet_label": facet_label}

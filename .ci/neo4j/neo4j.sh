@@ -2,8 +2,12 @@
 # A throwaway Neo4j 5 (Community, in-process, Bolt on 127.0.0.1) for the tests and CI.
 #
 #   neo4j.sh build                 compile the launcher (Maven; offline once ~/.m2 has the jars)
-#   neo4j.sh start [STATE_DIR]     build if needed, start in the background with a fresh, empty
-#                                  database, wait until Bolt answers, write STATE_DIR/env
+#   neo4j.sh start [STATE_DIR] [IMPORT_DIR]
+#                                  build if needed, start in the background with a fresh, empty
+#                                  database, wait until Bolt answers, write STATE_DIR/env; with
+#                                  IMPORT_DIR (a `stakegraph export --format neo4j-admin` folder),
+#                                  the database is first made by running its import.sh with the
+#                                  real `neo4j-admin database import full` (target/bin/neo4j-admin)
 #   neo4j.sh stop [STATE_DIR]      stop it (SIGTERM, then SIGKILL after 30 s) and drop its data
 #   neo4j.sh status [STATE_DIR]    exit 0 and print the URI when it runs
 #
@@ -26,6 +30,7 @@ built() {
   [ -f "$here/target/classpath.txt" ] && [ -f "$here/target/classes/stakegraph/Launcher.class" ] || return 1
   [ "$here/target/classpath.txt" -nt "$here/pom.xml" ] || return 1
   [ "$here/target/classes/stakegraph/Launcher.class" -nt "$here/src/main/java/stakegraph/Launcher.java" ] || return 1
+  [ -x "$here/target/bin/neo4j-admin" ] || return 1
   local jar
   while IFS= read -r -d: jar || [ -n "$jar" ]; do [ -f "$jar" ] || return 1; done < "$here/target/classpath.txt"
 }
@@ -44,6 +49,15 @@ build() {
     (cd "$here" && mvn -q -B package >"$here/target/build.log" 2>&1) \
       || { tail -30 "$here/target/build.log" >&2; die "the Maven build failed (log: $here/target/build.log)"; }
   fi
+  # neo4j-admin from the same jars (AdminTool is Neo4j's own entry point of the command).
+  mkdir -p "$here/target/bin"
+  cat >"$here/target/bin/neo4j-admin" <<EOF
+#!/bin/sh
+# Neo4j's neo4j-admin from ~/.m2 (written by .ci/neo4j/neo4j.sh build); uses NEO4J_HOME.
+exec java \${NEO4J_ADMIN_JAVA_OPTS--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx512m} \\
+  -cp "$here/target/classes:\$(cat "$here/target/classpath.txt")" org.neo4j.cli.AdminTool "\$@"
+EOF
+  chmod +x "$here/target/bin/neo4j-admin"
   exec 9>&-  # closed, so that the server started next does not inherit (and hold) the lock
 }
 
@@ -60,6 +74,7 @@ bolt_answers() {  # a TCP connect to the Bolt port
 }
 
 start() {
+  local import_dir="${1:-}"
   if pid="$(running_pid)"; then
     echo "[neo4j] already running (pid $pid) at $(cat "$state/uri")" >&2
     return 0
@@ -67,6 +82,15 @@ start() {
   build
   mkdir -p "$state"
   rm -rf "$state/home" "$state/uri" "$state/env" "$state/pid"
+  if [ -n "$import_dir" ]; then
+    [ -f "$import_dir/import.sh" ] || die "$import_dir has no import.sh (make it with stakegraph export --format neo4j-admin)"
+    mkdir -p "$state/home"
+    if ! PATH="$here/target/bin:$PATH" NEO4J_HOME="$state/home" sh "$import_dir/import.sh" >"$state/import.log" 2>&1; then
+      tail -20 "$state/import.log" >&2
+      die "neo4j-admin database import failed (log: $state/import.log)"
+    fi
+    echo "[neo4j] imported $import_dir: $(grep -E '^ +[0-9]+ (nodes|relationships)' "$state/import.log" | xargs)" >&2
+  fi
   local password="${NEO4J_PASSWORD:-}"
   [ -n "$password" ] || password="sg-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)"
   local t0; t0=$(date +%s)
@@ -107,9 +131,9 @@ stop() {
 
 case "$cmd" in
   build) build ;;
-  start) start ;;
+  start) start "${3:-}" ;;
   stop) stop ;;
   status)
     if pid="$(running_pid)"; then echo "$(cat "$state/uri") (pid $pid)"; else echo "not running" >&2; exit 1; fi ;;
-  *) die "usage: neo4j.sh build | start [STATE_DIR] | stop [STATE_DIR] | status [STATE_DIR]" ;;
+  *) die "usage: neo4j.sh build | start [STATE_DIR [IMPORT_DIR]] | stop [STATE_DIR] | status [STATE_DIR]" ;;
 esac

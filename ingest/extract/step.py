@@ -121,7 +121,8 @@ def _emit(ctx: Context, records: dict[str, NodeRecord], results: dict[str, Any])
         props = {"extracted": True, "confidence": confidence, "evidence": by_doc[best_doc][1]}
         cited = {(records[d].source, records[d].feed): records[d] for d in sorted(by_doc)}
         for rec in cited.values():  # one record per citing feed, so each feed keeps the edge seen
-            ctx.batch.edges.append(EdgeRecord(PARTNERS, a, b, dict(props), rec.source, rec.feed, f"{rec.where} (text)"))
+            tier = {"evidence_tier": rec.props["evidence_tier"]} if rec.props.get("evidence_tier") else {}  # an illustrative document's facts stay illustrative
+            ctx.batch.edges.append(EdgeRecord(PARTNERS, a, b, {**props, **tier}, rec.source, rec.feed, f"{rec.where} (text)"))
     return {"mentions": mentions, "candidates": len(per_pair) - skipped, "skipped_curated": skipped}
 
 

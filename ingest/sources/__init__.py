@@ -49,17 +49,43 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
             raise ManifestError(f"{path}: source #{i}: a unique name is required (got {name!r})")
         if kind not in KINDS:
             raise ManifestError(f"{path}: source {name}: unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
-        options = {k: v for k, v in entry.items() if k not in ("name", "kind")}
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "tier")}
+        tier = entry.get("tier", DEFAULT_TIER)
+        if tier not in TIERS:
+            raise ManifestError(f"{path}: source {name}: unknown tier {tier!r}; known: {', '.join(TIERS)}")
         if "path" in options:
             options["path"] = (path.parent / options["path"]).resolve()
         if kind in CSV_KINDS:
             options["limits"] = limits
         try:
-            sources.append(KINDS[kind](name, **options))
+            sources.append(with_tier(KINDS[kind](name, **options), tier))
         except TypeError as exc:
             raise ManifestError(f"{path}: source {name}: {exc}") from None
         names.add(name)
     return sources
+
+
+TIERS = ("official", "curated", "extracted", "illustrative")
+DEFAULT_TIER = "curated"  # a source that declares none, and a bundle loaded without a manifest
+
+
+def with_tier(source: Source, tier: str) -> Source:
+    """The source, its records stamped with the evidence tier its manifest entry declares (a
+    row's own `evidence_tier` wins). Curated is the default and is not stamped: the recommender
+    reads a fact without a tier as curated. The reader stays the same object and kind."""
+    source.tier = tier  # type: ignore[attr-defined]
+    if tier == DEFAULT_TIER:
+        return source
+    read = source.read
+
+    def read_tiered(schema):
+        batch = read(schema)
+        for rec in (*batch.nodes, *batch.edges):
+            rec.props.setdefault("evidence_tier", tier)
+        return batch
+
+    source.read = read_tiered  # type: ignore[method-assign]
+    return source
 
 
 def load_kinds() -> None:

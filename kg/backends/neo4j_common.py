@@ -11,10 +11,10 @@ transaction. Derived files (FAISS and name indexes) live in `$STAKEGRAPH_HOME/ne
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +80,15 @@ def close_drivers() -> None:
 def connection_error(settings: Settings, exc: BaseException) -> StoreError:
     """A StoreError naming the server and what went wrong, worded for whoever runs the job."""
     uri = settings.neo4j_uri
+    cause = " ".join(str(exc).split())  # the driver's messages run over several lines
     if isinstance(exc, AuthError):
         return StoreError(f"Neo4j at {uri} refused user {settings.neo4j_user!r}: wrong user or password "
                           f"(NEO4J_USER / NEO4J_PASSWORD)")
     if isinstance(exc, ServiceUnavailable | SessionExpired | OSError):
-        return StoreError(f"cannot reach Neo4j at {uri}: {exc} (is the server running, and is the URI right?)")
+        return StoreError(f"cannot reach Neo4j at {uri}: {cause} (is the server running, and is the URI right?)")
     if isinstance(exc, Neo4jError):
         return StoreError(f"Neo4j at {uri}: {exc.code}: {exc.message}")
-    return StoreError(f"cannot use Neo4j at {uri}: {type(exc).__name__}: {exc}")
+    return StoreError(f"cannot use Neo4j at {uri}: {type(exc).__name__}: {cause}")
 
 
 def plain(value: Any) -> Any:
@@ -131,22 +132,6 @@ def store_error(exc: Neo4jError, timeout_ms: int | None = None) -> StoreError:
     if "AccessMode" in code or "ForbiddenOnReadOnly" in code:
         return QueryRefused(f"the console is read-only: {exc.message}")
     return StoreError(exc.message or str(exc))
-
-
-def chunks(rows: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(rows), size):
-        yield list(rows[i : i + size])
-
-
-def batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def data_dir(settings: Settings, version: str) -> Path:
@@ -196,5 +181,17 @@ def forget_version(settings: Settings) -> None:
 
 
 def stored_schema(settings: Settings) -> str | None:
-    """The schema text the graph was last written with (migrate compares it with the file)."""
-    return read_meta(settings)[1]
+    """The schema text the graph was last written with (migrate compares it with the file), or
+    None when the database lacks a label's id constraint: a graph made by
+    `neo4j-admin database import` carries the exported schema text but no constraints or
+    indexes, and `stakegraph migrate` must then create them all."""
+    text = read_meta(settings)[1]
+    if text is None:
+        return None
+    labels = [st.META_LABEL, *json.loads(text).get("labels", {})]
+    try:
+        with driver(settings).session(database=settings.neo4j_database, default_access_mode=neo4j.READ_ACCESS) as s:
+            have = {r["name"] for r in s.run(st.LIST_CONSTRAINTS)}
+    except Neo4jError as exc:
+        raise store_error(exc) from exc
+    return text if all(st.id_constraint_name(label) in have for label in labels) else None

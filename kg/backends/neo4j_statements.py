@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from kg.console_lexer import scan_pieces
 from kg.schema import Schema
 
 META_LABEL = "_Meta"
@@ -35,12 +36,12 @@ def schema_statements(schema: Schema) -> list[str]:
     on Neo4j (properties need no declaration there, new labels and types get their indexes).
     """
     out = [
-        f"CREATE CONSTRAINT {_index_name('meta', 'id')} IF NOT EXISTS "
+        f"CREATE CONSTRAINT {id_constraint_name(META_LABEL)} IF NOT EXISTS "
         f"FOR (n:{q(META_LABEL)}) REQUIRE n.id IS UNIQUE"
     ]
     for label, spec in schema.labels.items():
         out.append(
-            f"CREATE CONSTRAINT {_index_name(label, 'id')} IF NOT EXISTS FOR (n:{q(label)}) REQUIRE n.id IS UNIQUE"
+            f"CREATE CONSTRAINT {id_constraint_name(label)} IF NOT EXISTS FOR (n:{q(label)}) REQUIRE n.id IS UNIQUE"
         )
         for prop in NAME_INDEX_PROPS:
             if prop in spec.props or prop in schema.provenance:
@@ -52,7 +53,13 @@ def schema_statements(schema: Schema) -> list[str]:
     return out
 
 
+def id_constraint_name(label: str) -> str:
+    """The uniqueness constraint on a label's id (also the index every lookup and MERGE uses)."""
+    return _index_name("meta" if label == META_LABEL else label, "id")
+
+
 LIST_INDEXES = "SHOW INDEXES YIELD name RETURN name"
+LIST_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name RETURN name"
 
 
 def vector_index_statement(label: str, dimensions: int, similarity: str = "cosine") -> str:
@@ -203,8 +210,6 @@ def portable(cypher: str) -> str:
     `labels(x)[0]`. Only code is rewritten, never strings or comments. Everything else the
     library sends is the common subset of both dialects (the lint test checks it).
     """
-    from kg.console import scan_pieces
-
     if "label" not in cypher.lower():
         return cypher
     out = []

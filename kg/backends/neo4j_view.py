@@ -3,8 +3,8 @@
 Reads run as managed read transactions (`execute_read`, retried by the driver on transient
 errors and leader switches). The console's `query` is read-only by the server's own means: a
 READ access mode transaction (the server refuses writes in it), an EXPLAIN whose query type
-must be 'r' and whose plan must not read files (LOAD CSV) or call a procedure off the read
-list, a server-side transaction timeout, and a row cap with the rest discarded on the server.
+must be 'r' and whose plan must not read files (LOAD CSV), run an administration command
+(SHOW …, TERMINATE TRANSACTIONS, which plan as reads) or call a procedure off the read list, a server-side transaction timeout, and a row cap with the rest discarded on the server.
 
 Unlike ladybug's, a Neo4j view is not a snapshot: it reads what is committed when it asks.
 Its `version` is the one published when it was opened; a reopened view has the new one.
@@ -12,6 +12,7 @@ Its `version` is the one published when it was opened; a reopened view has the n
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -22,7 +23,6 @@ from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
 from kg.backends import neo4j_statements as st
 from kg.backends.neo4j_common import (
-    batches,
     connection_error,
     data_dir,
     driver,
@@ -32,6 +32,7 @@ from kg.backends.neo4j_common import (
     to_edge,
     to_node,
 )
+from kg.batches import batches
 from kg.schema import Schema
 from kg.settings import Settings
 from kg.store import Edge, GraphView, Neighbour, Node, QueryRefused, QueryResult, StoreError
@@ -39,6 +40,10 @@ from kg.store import Edge, GraphView, Neighbour, Node, QueryRefused, QueryResult
 # Plan operators a console query may not contain, whatever its query type: LOAD CSV reads
 # files (or URLs) from the server's side and is a *read* query.
 REFUSED_OPERATORS = {"LoadCSV": "LOAD CSV reads files from outside the graph"}
+# Administration commands plan as read queries (type 'r') and run in a READ transaction:
+# SHOW TRANSACTIONS / SETTINGS / … report on the server, and TERMINATE TRANSACTIONS would stop
+# other users' queries, or the refresh's writer.
+COMMAND_OPERATOR = re.compile(r"(Show|Terminate)[A-Z][A-Za-z]*")
 # Procedures a console query may call (Neo4j names, lower case): the read-only schema and
 # index lookups of the common dialect. Anything else (dbms.*, db.create.*, tx.*, apoc.*) is
 # refused from the plan before it runs.
@@ -189,6 +194,9 @@ def check_plan(query_type: str | None, plan: dict[str, Any] | None) -> None:
         name = str(op.get("operatorType", "")).split("@")[0]
         if name in REFUSED_OPERATORS:
             raise QueryRefused(f"the console is read-only: {REFUSED_OPERATORS[name]}")
+        if COMMAND_OPERATOR.fullmatch(name):
+            raise QueryRefused("the console is read-only: SHOW and TERMINATE are administration commands "
+                               f"({name}); query the graph instead")
         if name == "ProcedureCall":
             called = _procedure_name(op.get("args", {}))
             if called not in READ_PROCEDURES:

@@ -30,7 +30,6 @@ from kg.backends.neo4j_common import (
     DATA_ROOT,
     RETRIES,
     RETRYABLE,
-    chunks,
     connection_error,
     current_version,
     data_dir,
@@ -41,6 +40,7 @@ from kg.backends.neo4j_common import (
     store_error,
 )
 from kg.backends.neo4j_view import Neo4jView
+from kg.batches import chunks
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
@@ -51,6 +51,18 @@ DUPLICATE_ID = "ConstraintValidationFailed"
 
 class _DuplicateId(StoreError):
     """A CREATE met an existing id (the bulk path then upserts the batch)."""
+
+
+def _memory_limit(settings: Settings, exc: Exception) -> StoreError | None:
+    """The transaction outgrew the server's transaction memory: a TransientError to the driver,
+    but the same transaction replayed needs the same memory, so it is not retried."""
+    if "MemoryPoolOutOfMemoryError" not in (getattr(exc, "code", "") or ""):
+        return None
+    return StoreError(f"Neo4j at {settings.neo4j_uri}: this write's transaction needs more memory than the server "
+                      f"allows ({getattr(exc, 'message', exc)}). Raise dbms.memory.transaction.total.max and "
+                      "db.memory.transaction.max with the heap, or make a large first load with "
+                      "`stakegraph export --format neo4j-admin` and neo4j-admin import (docs/neo4j.md); "
+                      "nothing was published")
 
 
 def _backoff(attempt: int) -> float:
@@ -137,6 +149,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
                 return [[plain(v) for v in rec.values()] for rec in self._tx.run(statement, params)]
             except RETRYABLE as exc:
                 self._tx = None  # the server rolled it back, or the connection is gone
+                if too_big := _memory_limit(self._settings, exc):
+                    raise too_big from exc
                 if attempt == RETRIES:
                     raise StoreError(f"{connection_error(self._settings, exc)} — gave up after {RETRIES + 1} tries; "
                                      "nothing was published") from exc
@@ -308,6 +322,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
                 return
             except RETRYABLE as exc:
                 self._tx = None
+                if too_big := _memory_limit(self._settings, exc):
+                    raise too_big from exc
                 if attempt == RETRIES:
                     raise StoreError(f"{connection_error(self._settings, exc)} — the commit failed "
                                      f"{RETRIES + 1} times; nothing was published") from exc

@@ -18,6 +18,7 @@ and upstream links (UPSTREAM_OF) that are themselves gaps.
 
 from __future__ import annotations
 
+import datetime
 import math
 from collections import defaultdict
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from kg.store import GraphView, StoreError
 from matching.chain.dependencies import outside_dependencies
 from matching.chain.report import ChainReport, LinkCoverage, LocalFirm, ProjectRef
 from matching.facts import Facts, Trees, fetch_facts, trees
-from matching.signals import Target, standing
+from matching.signals import SignalContext, Target, standing
 
 __all__ = ["NON_CHAIN_ROOTS", "chain_coverage", "chain_sectors", "resolve_region"]
 
@@ -199,7 +200,8 @@ def _load(
             ).rows:
                 tags[x].add(sid)
     places = _project_places(view, sorted(linked_projects | {p for p, *_ in projects}))
-    stand = standing(Target("", "Sector", "", set(), inside, province), orgs, facts, tr)
+    stand = standing(SignalContext(Target("", "Sector", "", set(), inside, province), facts, tr, [], None,
+                                   datetime.date.today().year), orgs)
     in_province = tr.subtree(province) if province else set()
     return _Graph(tr, inside, in_province, facts, members, stand, places, dict(tags), projects)
 

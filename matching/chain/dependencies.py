@@ -69,7 +69,8 @@ def outside_dependencies(
     ).rows:
         sectors[o].append(s)
     for firm, direction, tie in sorted(others, key=lambda x: (x[1] != "upstream", x[0].org_id, x[2].other)):
-        secs = sorted(sectors.get(tie.other, []), key=lambda s: -len(tr.ancestors(s)))
+        # deepest first, then by id: the query has no order, and engines return rows differently
+        secs = sorted(sectors.get(tie.other, []), key=lambda s: (-len(tr.ancestors(s)), s))
         what_en = tr.name(secs[0], "en") if secs else "supplies"
         what_zh = tr.name(secs[0], "zh") if secs else "产品"
         scope = _scope(facts, tr, tie.other, province)

@@ -12,12 +12,18 @@ import re
 import unicodedata
 from functools import lru_cache
 
-__all__ = ["HAN", "han_keys", "is_han", "name_parts", "norm", "stock_key", "to_simplified"]
+__all__ = ["HAN", "clean", "han_bigrams", "han_keys", "han_runs", "han_spellings", "is_han", "latin_words", "name_parts", "norm",
+           "pinyin_parts", "stock_key", "to_simplified"]
 
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DROP = re.compile(r"[\W_]+", re.UNICODE)  # spaces, punctuation, brackets: never part of a key
 _STOCK = re.compile(r"^(?:(?:sh|sz|bj|ss|hk)\.?)?(\d{4,6})(?:\.?(?:sh|sz|bj|ss|hk))?$")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_LATIN_WORD = re.compile(r"[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+", re.UNICODE)
+# Lone surrogates (a broken client's UTF-16) and control characters cannot be encoded for the
+# engine; they are dropped from queries, never passed on as an error page.
+_UNSAFE = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Han names keep their distinctive core after a region prefix (江苏长电科技 → 长电科技); indexing
 # the name from its 2nd, 3rd and 4th character on makes such cores prefix-searchable without a
 # vocabulary of place names. More positions would multiply the index for little gain.
@@ -48,6 +54,9 @@ def is_han(text: str) -> bool:
     return bool(HAN.search(text or ""))
 
 
+# The index builder asks for the same name's key, characters and readings several times while it
+# makes one document; a small cache turns the repeats into lookups (a third of the build time).
+@lru_cache(maxsize=1024)
 def to_simplified(text: str) -> str:
     return text.translate(_t2s_table()) if is_han(text) else text
 
@@ -56,8 +65,39 @@ def norm(text: object) -> str:
     """The key of a name or query: NFKC, simplified, case-folded, without spaces or punctuation."""
     if text is None:
         return ""
-    s = unicodedata.normalize("NFKC", str(text)).casefold()
+    return _norm(str(text))
+
+
+@lru_cache(maxsize=1024)
+def _norm(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text).casefold()
     return _DROP.sub("", to_simplified(s))
+
+
+def clean(text: object) -> str:
+    """Text without lone surrogates and control characters (tabs and newlines become spaces)."""
+    s = "" if text is None else str(text)
+    return _UNSAFE.sub("", s.replace("\t", " ").replace("\n", " ").replace("\r", " "))
+
+
+def han_runs(text: str) -> list[str]:
+    """The runs of Chinese characters in a text, simplified (jieba segments each run)."""
+    return _HAN_RUN.findall(to_simplified(unicodedata.normalize("NFKC", text or "")))
+
+
+def han_bigrams(text: str) -> list[str]:
+    """Overlapping character pairs of each run of Chinese characters, simplified: 长电科技 →
+    长电 电科 科技; a run of one character is kept as it is. Indexed with positions, a phrase of
+    a query word's pairs finds that word anywhere in a name or description, with no dictionary."""
+    out: list[str] = []
+    for run in han_runs(text):
+        out += [run] if len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
+    return out
+
+
+def latin_words(text: str) -> list[str]:
+    """The words of a text that are not Chinese, case-folded: 'JCET Group Co., Ltd.' → jcet group co ltd."""
+    return [w for w in _LATIN_WORD.findall(unicodedata.normalize("NFKC", text or "").casefold())]
 
 
 def stock_key(text: str) -> str | None:
@@ -101,26 +141,42 @@ def _readings(ch: str) -> tuple[str, ...]:
     return (lazy_pinyin(ch)[0],)
 
 
-def han_keys(name: str) -> list[tuple[str, str]]:
-    """Pinyin and initials of a Chinese name or alias, in both readings of its polyphones.
+@lru_cache(maxsize=1024)
+def han_spellings(name: str) -> tuple[tuple[str, ...], ...]:
+    """The syllables of a Chinese name or alias, once per reading of its polyphones.
 
     长电科技 is changdian to everyone but pypinyin's phrase dictionary says zhangdian; people type
     what they say, so both cdkj and zdkj must find it. Readings are cached per character, so a
     million names cost dictionary lookups, not pypinyin's phrase segmentation.
     """
-    han = "".join(HAN.findall(name or ""))
+    han = "".join(HAN.findall(to_simplified(name or "")))
     if len(han) < 2:
-        return []
-    spellings: list[list[str]] = [[]]
+        return ()
+    spellings: list[tuple[str, ...]] = [()]
     varied = 0
     for ch in han:
         readings = _readings(ch)
         if len(readings) > 1 and varied < MAX_POLYPHONES:
             varied += 1
-            spellings = [s + [r] for s in spellings for r in readings]
+            spellings = [(*s, r) for s in spellings for r in readings]
         else:
-            spellings = [s + [readings[0]] for s in spellings]
+            spellings = [(*s, readings[0]) for s in spellings]
+    return tuple(spellings)
+
+
+def han_keys(name: str) -> list[tuple[str, str]]:
+    """Pinyin and initials of a Chinese name or alias, in both readings of its polyphones."""
     out: list[tuple[str, str]] = []
-    for syllables in spellings:
+    for syllables in han_spellings(name):
         out += [("pinyin", "".join(syllables)), ("initials", "".join(x[0] for x in syllables if x))]
     return out
+
+
+def pinyin_parts(name: str) -> list[str]:
+    """Pinyin of a Chinese name from its 2nd, 3rd and 4th syllable on (江苏长电科技 → changdiankeji…),
+    so the distinctive core after a place name is a pinyin prefix too, as name_parts does for the
+    characters."""
+    out: list[str] = []
+    for syllables in han_spellings(name):
+        out += ["".join(syllables[i:]) for i in range(1, min(MAX_HAN_SKIP, len(syllables) - 2) + 1)]
+    return list(dict.fromkeys(out))

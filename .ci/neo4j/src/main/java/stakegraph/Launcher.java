@@ -50,6 +50,9 @@ public final class Launcher {
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(GraphDatabaseSettings.auth_enabled, true)
                 .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
+                // As docs/neo4j.md advises for production: LOAD CSV may not read the server's files
+                // (the console's plan check refuses LOAD CSV too; this is the server's own guard).
+                .setConfig(GraphDatabaseSettings.allow_file_urls, false)
                 .build();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

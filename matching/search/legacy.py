@@ -1,4 +1,7 @@
-"""An in-memory name index over the graph, built once per graph version.
+"""The hand-written in-memory name index that search used before tantivy (matching.search.engine).
+
+Kept as the baseline bench/search_scale.py measures the engine against, side by side on the same
+names; nothing else uses it. What follows is how it worked.
 
 Why in memory and not Cypher: a search box must answer in milliseconds for pinyin, initials,
 prefixes and typos, which no `CONTAINS` query does on a million nodes. The index is three
@@ -23,18 +26,16 @@ import gc
 from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from kg.schema import caption
 from kg.store import GraphView
+from matching.search.hits import LABEL_WEIGHT, LABELS, Hit
 from matching.search.keys import han_keys, is_han, name_parts, norm, stock_key
 
-__all__ = ["LABELS", "Hit", "SearchIndex"]
+__all__ = ["SearchIndex"]
 
-LABELS = ("Organization", "Project", "Person", "Sector", "Region", "Document")
-LABEL_WEIGHT = {"Organization": 1.0, "Project": 0.99, "Person": 0.98, "Sector": 0.93, "Region": 0.9, "Document": 0.85}
 FIELDS = ("name_zh", "name_en", "alias", "pinyin", "initials", "stock_code", "credit_code", "id")
 FIELD_WEIGHT = (1.0, 1.0, 0.97, 0.95, 0.93, 1.0, 1.0, 0.9)  # in FIELDS order
 _FIELD = {f: n for n, f in enumerate(FIELDS)}
@@ -48,28 +49,6 @@ BLOCKING_ABOVE = 200_000  # above this many candidate keys, compare only those s
 DEFAULT_LIMIT = 20
 
 Postings = int | list[int]
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One search result: enough to list it without another graph read."""
-
-    id: str
-    label: str
-    name_zh: str
-    name_en: str
-    kind: str
-    city: str
-    score: float
-    match: str  # exact | prefix | part | fuzzy | semantic | filter
-    field: str  # which key matched: name_zh, alias, pinyin, initials, stock_code, ...
-    matched: str  # the matching key, normalised (zxgj, 688981, 中芯国际)
-
-    def display_name(self, lang: str = "zh") -> str:
-        return caption(self.label, {"name_zh": self.name_zh, "name_en": self.name_en}, lang, self.id)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

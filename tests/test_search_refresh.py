@@ -1,0 +1,79 @@
+"""The refresh's search step: the index is published with each graph version and updated in
+place, rewriting only the documents of entities that changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jobs.tasks import load_bundle
+from kg.backends import open_view
+from matching.search import SearchEngine, find
+from matching.search.build import META, SEARCH_DIR
+
+HEADER = "id,name_zh,name_en,kind,city,description,source\n"
+ROWS = [f"org-{i},企业{i}号科技有限公司,Firm {i} Technology,company,无锡,maker of part {i},src\n" for i in range(30)]
+
+
+def bundle(folder: Path, rows: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "organizations.csv").write_text(HEADER + "".join(rows), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def settings(lexical_home):
+    return lexical_home
+
+
+def published(settings) -> tuple[dict, SearchEngine, str]:
+    with open_view(settings) as v:
+        folder = Path(v.data_dir) / SEARCH_DIR
+        return json.loads((folder / META).read_text(encoding="utf-8")), SearchEngine.open(folder, v.version), v.version
+
+
+def test_the_index_is_published_with_the_graph_and_updated_for_changed_entities_only(settings, tmp_path):
+    log = load_bundle(settings, bundle(tmp_path / "src", ROWS))
+    meta, engine, _ = published(settings)
+    assert meta["documents"] == len(engine) > 30  # the taxonomy's sectors and regions too (init built it)
+    assert engine.query("企业3号科技").hits[0].id == "org-3"
+
+    rows = list(ROWS)
+    rows[3] = rows[3].replace("企业3号科技有限公司,Firm 3 Technology", "光子晶圆有限公司,Photon Wafer Works")
+    log = load_bundle(settings, bundle(tmp_path / "src", rows))
+    meta, engine, version = published(settings)
+    assert meta["mode"] == "updated" and meta["changed"] == 1 == log.timings["search_documents_written"]
+    assert engine.query("photon wafer").hits[0].id == "org-3"
+    assert engine.query("Photn Wafer").hits[0].id == "org-3", "a typo still finds the new name"
+    assert all(h.id != "org-3" for h in engine.query("企业3号科技").hits[:1])
+    assert engine.query("", region="无锡", labels=["Organization"]).total == 30
+
+    log = load_bundle(settings, bundle(tmp_path / "src", rows))
+    meta, _, _ = published(settings)
+    assert meta["changed"] == 0, "nothing changed, nothing rewritten"
+
+
+def test_readers_use_the_published_index_of_their_version(settings, tmp_path):
+    load_bundle(settings, bundle(tmp_path / "src", ROWS))
+    with open_view(settings) as v:
+        page = find(v, "firm", labels=["Organization"], limit=5)
+        assert page.total == 30 and len(page.hits) == 5
+        from matching.search import index_for
+
+        assert index_for(v).folder == Path(v.data_dir) / SEARCH_DIR
+
+
+def test_cli_search_prints_json_lines_and_names_a_bad_filter(settings, tmp_path, capsys):
+    from stakegraph_cli.main import main
+
+    load_bundle(settings, bundle(tmp_path / "src", ROWS))
+    home = str(settings.home_path)
+    assert main(["--home", home, "search", "firm", "--region", "Wuxi", "--limit", "3", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    rows = [json.loads(line) for line in lines]
+    assert {"id", "label", "name_zh", "name_en", "kind", "region", "score", "match"} <= set(rows[0])
+    assert main(["--home", home, "search", "", "--region", "Atlantis"]) == 2
+    assert "Atlantis" in capsys.readouterr().err

@@ -22,7 +22,7 @@ from ingest.runs import last_runs, load_run
 from kg.schema import load_schema
 from kg.settings import Settings
 from kg.store import GraphView
-from matching.search import index_for
+from matching.search import UnknownFilter, find, index_for
 from web import validation as v
 from web.i18n import t
 from web.state import settings, view
@@ -115,19 +115,29 @@ def about(s: Settings, since_ts: float, node_id: str) -> list[Change]:
 
 def filtered(g: GraphView, changes: list[Change], *, region: str | None, sector: str | None, kind: str | None,
              op: str | None) -> list[Change]:
-    """Changes touching an entity in the region / chain link / of the kind (either end of an edge)."""
-    idx = index_for(g)
+    """Changes touching an entity in the region / chain link / of the kind (either end of an
+    edge), by the search index's filters (sub-regions and sub-sectors included)."""
+    keep = members(g, region, sector, kind) if (region or sector or kind) else None
+    return [c for c in changes if (not op or c.op == op) and (keep is None or any(n in keep for n in c.ends))]
 
-    def keep(node_id: str) -> bool:
-        i = idx.by_id.get(node_id)
-        if i is None:
-            return False
-        e = idx.entries[i]
-        return ((not kind or e.kind == kind) and (not sector or sector in idx.sectors[i])
-                and (not region or region in idx.regions[i]))
 
-    return [c for c in changes if (not op or c.op == op)
-            and (not (region or sector or kind) or any(keep(n) for n in c.ends))]
+_members: dict[tuple, frozenset[str]] = {}
+
+
+def members(g: GraphView, region: str | None, sector: str | None, kind: str | None) -> frozenset[str]:
+    """Ids of every entity the filters select, per graph version (the digest is read often)."""
+    key = (g.version, region, sector, kind)
+    with _lock:
+        if key in _members:
+            return _members[key]
+    args = {"kinds": [kind] if kind else None, "region": region, "sector": sector}
+    total = find(g, "", limit=1, **args).total
+    ids = frozenset(h.id for h in find(g, "", limit=max(total, 1), **args).hits) if total else frozenset()
+    with _lock:
+        if len(_members) > 256:
+            _members.clear()
+        _members[key] = ids
+    return ids
 
 
 def parse_filters(args: Any) -> dict[str, Any]:
@@ -142,10 +152,11 @@ def parse_filters(args: Any) -> dict[str, Any]:
                            "page": v.integer(args.get("page"), "page", 1, maximum=10_000)}
     for name in ("region", "sector"):
         raw = v.text(args.get(name), name, v.MAX_ID_CHARS)
-        resolved = idx.resolve_facet(raw) if raw else None
-        if raw and resolved not in idx.names:
-            raise v.FormError(name, f"error.unknown_{name}", value=raw)
-        out[name], out[name + "_text"] = resolved, raw
+        try:
+            out[name] = idx.resolve_filter(name, raw) if raw else None
+        except UnknownFilter:
+            raise v.FormError(name, f"error.unknown_{name}", value=raw) from None
+        out[name + "_text"] = raw
     return out
 
 

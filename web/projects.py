@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from matching.search import index_for
+from matching.search import UnknownFilter, index_for
 from web import exports, forms
 from web import recommendations as recs
 from web import validation as v
@@ -63,10 +63,10 @@ def rec_filters(args: Any) -> dict[str, Any]:
     for k in left_out:
         v.choice(k, "exclude_kind", kinds())
     region = v.text(args.get("region"), "region", v.MAX_ID_CHARS)
-    idx = index_for(view())
-    resolved = idx.resolve_facet(region) if region else None  # 无锡 → its region id
-    if region and resolved not in idx.names:  # a made-up region is an error, not an empty list
-        raise v.FormError("region", "error.unknown_region", value=region)
+    try:  # 无锡 → its region id; a made-up region is an error, not an empty list
+        resolved = index_for(view()).resolve_filter("region", region) if region else None
+    except UnknownFilter:
+        raise v.FormError("region", "error.unknown_region", value=region) from None
     return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen), "exclude_kinds": tuple(left_out),
             "region": resolved}
 

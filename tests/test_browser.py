@@ -231,7 +231,7 @@ def test_project_brief(live_server: str, page, shots: Path) -> None:
         page.click("#brief-xlsx")
     from openpyxl import load_workbook
 
-    book = load_workbook(info.value.path())
+    book = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))  # the saved file has no .xlsx suffix
     assert book.sheetnames[0] == "Project" and book["Recommendations"].max_row > 1
     page.goto(f"{live_server}/lang/zh?next=/projects/proj-jiangyin-advanced-packaging/brief")
     page.wait_for_selector("#brief-recs")

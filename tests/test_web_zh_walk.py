@@ -22,7 +22,7 @@ ALLOWED = {
     "stakegraph", "CSV", "XLSX", "Excel", "API", "JSON", "Cypher", "LIMIT", "MATCH", "English", "HTML", "URL",
     "http", "https", "www", "zxgj", "SMIC", "AI", "HBM", "CoWoS", "PCB", "CPU", "GPU", "DCU", "DRAM", "TSV", "ABF",
     "CNY", "STAKEGRAPH_HOME", "admin_password", "txt", "ms", "org", "proj", "id", "CAS", "Ascend", "AIDC",
-    "UTC", "Atlantis",  # the time zone of run times; the made-up region the walk itself asks for
+    "UTC", "Atlantis", "PageRank", "LightGBM",  # the time zone of run times; the made-up region the walk itself asks for
 }
 HAN = re.compile(r"[\u3400-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")

@@ -35,6 +35,9 @@ class EdgeRecord:
     feed: str
     where: str
     extra: dict[str, Any] = field(default_factory=dict)
+    # A staff retraction: the fact is wrong. The diff drops every source's record of the same
+    # edge and deletes it from the graph, on every run while the retraction stands.
+    retracted: bool = False
 
 
 @dataclass(frozen=True)

@@ -79,12 +79,14 @@ def cmd_runs(args, settings) -> int:
 
 @command("serve", "run the web app (http://HOST:PORT)")
 def cmd_serve(args, settings) -> int:
-    from web import create_app
+    from web.server import serve
 
-    app = create_app()
+    if args.threads:
+        settings = settings.replace(web_threads=args.threads)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"stakegraph web app on http://{host}:{port}/  (admin password: {settings.home_path / 'admin_password.txt'})")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    print(f"stakegraph web app on http://{host}:{port}/  ({settings.web_threads} threads; "
+          f"admin password: {settings.home_path / 'admin_password.txt'})", flush=True)
+    serve(settings, host, port)
     return 0
 
 
@@ -149,7 +151,8 @@ ARGUMENTS.update({
     "refresh": lambda p: (p.add_argument("--manifest", help="sources manifest (default data/sources.yaml)"), _run_args(p)),
     "stats": lambda p: p.add_argument("--json", action="store_true", help="one JSON object, sorted keys"),
     "runs": lambda p: p.add_argument("-n", type=int, default=10, help="how many runs"),
-    "serve": lambda p: (p.add_argument("--host"), p.add_argument("--port", type=int)),
+    "serve": lambda p: (p.add_argument("--host"), p.add_argument("--port", type=int),
+                        p.add_argument("--threads", type=int, help="worker threads (setting web_threads)")),
     "user": lambda p: (
         p.add_argument("action", choices=["add", "list"]),
         p.add_argument("name", nargs="?"),

@@ -114,3 +114,157 @@ def test_main_path(live_server: str, page, shots: Path) -> None:
     assert not page.js_errors, page.js_errors
     if shortlisted is None:
         pytest.skip("recommendations not available yet (matching.recommend): the shortlist step was skipped")
+
+
+def _login(page, live_server: str, role: str = "staff") -> None:
+    from conftest import USERS
+
+    username, password = USERS[role]
+    page.goto(f"{live_server}/login")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+    page.wait_for_url(f"{live_server}/")
+
+
+def _wait_until(page, url: str, check, timeout_s: float = 600) -> str:
+    """Reload until the background applier has written the edit into the graph."""
+    import time
+
+    t0 = time.time()
+    while True:
+        page.goto(url)
+        html = page.content()
+        if check(html):
+            return html
+        if time.time() - t0 > timeout_s:
+            raise AssertionError(f"not applied within {timeout_s} s")
+        page.wait_for_timeout(2000)
+
+
+def _wait_for_more(page, selector: str, than: int, timeout_s: float = 60) -> None:
+    """Poll from here: wait_for_function evaluates a string in the page, which the CSP forbids."""
+    import time
+
+    t0 = time.time()
+    while page.locator(selector).count() <= than:
+        assert time.time() - t0 < timeout_s, f"{selector}: still {than} after {timeout_s} s"
+        page.wait_for_timeout(250)
+
+
+def test_relation_add_end_retract(live_server: str, page, shots: Path, view) -> None:
+    """Staff add a tie by picking the other end by name, end it, and retract a wrong one; each
+    shows at once as pending and lands in the graph by the background write."""
+    from matching.search import search
+
+    smic = search(view, "SMIC", labels=["Organization"], limit=1)[0].id
+    jcet = search(view, "长电科技", labels=["Organization"], limit=1)[0].id
+    wrong_type, partner = next((nb.edge.type, nb.node.id) for nb in view.neighbours(smic, limit=500)
+                               if nb.edge.type in ("PARTNERS_WITH", "SUPPLIES", "INVESTS_IN", "SUBSIDIARY_OF")
+                               and nb.node.id != jcet)
+    _login(page, live_server)
+    url = f"{live_server}/entities/{smic}"
+    page.goto(url)
+
+    # add: the type, then the other end picked by name as you type
+    page.select_option("#r-type", "SUPPLIES:out:Organization")
+    page.fill("#r-other", "长电科技")
+    page.locator(f"#relation-add .picker-list li[data-id='{jcet}']").wait_for()
+    page.locator(f"#relation-add .picker-list li[data-id='{jcet}']").dispatch_event("mousedown")
+    assert page.input_value("#r-other-id") == jcet
+    page.fill("#r-since", "2022")
+    page.fill("#r-note", "browser test: wafer supply agreement")
+    page.click("#relation-submit")
+    page.wait_for_selector(".flash.ok")
+    row = page.locator(f"li.rel[data-type='SUPPLIES'][data-other='{jcet}']")
+    assert row.count() and "pending" in row.first.inner_text().lower()
+    page.screenshot(path=str(shots / "relation_added.png"), full_page=True)
+    key = f'data-type="SUPPLIES" data-other="{jcet}"'
+    _wait_until(page, url, lambda h: key in h and 'badge pending' not in h.split(key)[1].split("</li>")[0])
+
+    # end it: the until date, kept as history
+    row = page.locator(f"li.rel[data-type='SUPPLIES'][data-other='{jcet}']").first
+    row.locator("details.rel-edit summary").click()
+    row.locator("form.rel-end input[name=until]").fill("2025-06")
+    row.locator("form.rel-end input[name=note]").fill("browser test: contract ended")
+    row.locator("form.rel-end button").click()
+    page.wait_for_selector(".flash.ok")
+    _wait_until(page, url, lambda h: "2025-06" in h.split(key)[1].split("</li>")[0] and "badge pending" not in h.split(key)[1].split("</li>")[0])
+    assert "browser test: contract ended" in page.inner_text("#history")
+
+    # retract a wrong tie that came from the sources
+    row = page.locator(f"li.rel[data-type='{wrong_type}'][data-other='{partner}']").first
+    row.locator("details.rel-edit summary").click()
+    row.locator("form.rel-retract input[name=note]").fill("browser test: never partners")
+    row.locator("form.rel-retract button").click()
+    page.wait_for_selector(".flash.ok")
+    assert page.locator(f"li.rel.retracting[data-other='{partner}']").count()
+    _wait_until(page, url, lambda h: f'data-type="{wrong_type}" data-other="{partner}"' not in h)
+    history = page.inner_text("#history")
+    assert "retracted" in history and "never partners" in history
+    page.screenshot(path=str(shots / "relation_history.png"), full_page=True)
+
+    # bad input: the message in the form, nothing saved
+    page.select_option("#r-type", "SUPPLIES:out:Organization")
+    page.fill("#r-other", "长电科技")
+    page.locator(f"#relation-add .picker-list li[data-id='{jcet}']").wait_for()
+    page.locator(f"#relation-add .picker-list li[data-id='{jcet}']").dispatch_event("mousedown")
+    page.fill("#r-since", "2024")
+    page.fill("#r-until", "2020")
+    page.click("#relation-submit")
+    page.wait_for_selector("#relation-error")
+    assert "before the start" in page.inner_text("#relation-add")
+    assert not page.js_errors, page.js_errors
+
+
+def test_project_brief(live_server: str, page, shots: Path) -> None:
+    _login(page, live_server)
+    page.goto(f"{live_server}/projects/proj-jiangyin-advanced-packaging")
+    page.click("#brief-link")
+    page.wait_for_selector("#brief-recs")
+    body = page.inner_text("body")
+    assert "project brief" in body.lower() and "CNY 12 bn" in body and "12,000,000,000" not in body
+    page.emulate_media(media="print")
+    page.screenshot(path=str(shots / "brief_print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    with page.expect_download() as info:
+        page.click("#brief-xlsx")
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))  # the saved file has no .xlsx suffix
+    assert book.sheetnames[0] == "Project" and book["Recommendations"].max_row > 1
+    page.goto(f"{live_server}/lang/zh?next=/projects/proj-jiangyin-advanced-packaging/brief")
+    page.wait_for_selector("#brief-recs")
+    assert "120亿元" in page.inner_text("#brief-facts")
+    page.screenshot(path=str(shots / "brief_zh.png"), full_page=True)
+    assert not page.js_errors, page.js_errors
+
+
+def test_graph_legend_filter_and_expand(live_server: str, page, shots: Path, view) -> None:
+    from matching.search import search
+
+    smic = search(view, "SMIC", labels=["Organization"], limit=1)[0].id
+    _login(page, live_server, "researcher")
+    page.goto(f"{live_server}/entities/{smic}")
+    page.locator("#graph svg g.node").nth(1).wait_for()
+    before = page.locator("#graph svg g.node").count()
+    assert page.locator("#graph-legend .legend-item").count() >= 2
+    assert page.locator("#graph svg text.link-label").count() >= 1
+    # expand a neighbour in place: its own neighbours join the drawing
+    target = page.locator("#graph svg g.node.label-Region:not(.center) g.expand").first  # its place: many ties
+    target.dispatch_event("click")
+    _wait_for_more(page, "#graph svg g.node", before)
+    # filter by type: unticking one hides its links
+    box = page.locator("#graph-filters input[type=checkbox]").first
+    rel_type = box.get_attribute("data-type")
+    box.uncheck()
+    assert page.locator(f"#graph line.type-{rel_type}").count() and not page.locator(f"#graph line.type-{rel_type}:visible").count()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(shots / "graph_expanded.png"), full_page=False)
+    # a hub shows its first page and "show N more"
+    page.goto(f"{live_server}/entities/cn-js-wuxi")
+    page.locator("#graph-legend button.show-more").first.wait_for()
+    n = page.locator("#graph svg g.node").count()
+    page.locator("#graph-legend button.show-more").first.click()
+    _wait_for_more(page, "#graph svg g.node", n)
+    assert not page.js_errors, page.js_errors

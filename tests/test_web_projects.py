@@ -70,7 +70,7 @@ def test_create_project_and_change_stage(client, auth, app) -> None:
     auth.login("staff")
     created = client.post("/projects/new", data={
         "name_zh": "液冷智算中心二期", "name_en": "Liquid cooling AIDC phase II", "tier": "key", "stage": "lead",
-        "description": "Second phase", "needs": "液冷\nAI服务器", "investment_cny": "1200000000", "owner": "staff1",
+        "description": "Second phase", "needs": "液冷\nAI服务器", "investment_cny": "12", "owner": "staff1",
         "city": "无锡", "sectors": ["ai.aidc.cooling_liquid"]})
     assert created.status_code == 302
     project_id = created.headers["Location"].rsplit("/", 1)[-1]
@@ -81,13 +81,14 @@ def test_create_project_and_change_stage(client, auth, app) -> None:
     assert "液冷智算中心二期" in board, "a pending project is on the board at once"
     edited = client.post(f"/projects/{project_id}/edit", data={
         "name_zh": "液冷智算中心二期", "name_en": "Liquid cooling AIDC phase II", "tier": "benchmark",
-        "stage": "negotiating", "needs": "液冷\nAI服务器", "investment_cny": "1200000000", "owner": "staff1",
+        "stage": "negotiating", "needs": "液冷\nAI服务器", "investment_cny": "12", "owner": "staff1",
         "city": "无锡", "description": "Second phase"})
     assert edited.status_code == 302
     with app.app_context():
         history = workspace().execute("SELECT * FROM stage_history WHERE project_id=?", (project_id,))
         edits = workspace().execute("SELECT props FROM edits WHERE node_id=? ORDER BY id", (project_id,))
     assert sorted((h["old_stage"] or "", h["new_stage"]) for h in history) == [("", "lead"), ("lead", "negotiating")]
+    assert json.loads(edits[0]["props"])["investment_cny"] == 1_200_000_000  # typed in 亿元, stored in yuan
     assert json.loads(edits[-1]["props"]) == {"tier": "benchmark", "stage": "negotiating"}
     assert "洽谈中" in client.get(f"/projects/{project_id}").get_data(as_text=True)
 

@@ -28,11 +28,14 @@ BLUEPRINTS: list[str] = [
     "web.auth:bp",
     "web.search:bp",
     "web.entities:bp",
+    "web.relations:bp",
     "web.projects:bp",
+    "web.brief:bp",
     "web.api:bp",
     "web.admin:bp",
     "web.chain:bp",
     "web.console:bp",
+    "web.changes:bp",
 ]
 # (endpoint, message key, roles that see it or None for everyone) for the top navigation.
 NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
@@ -40,6 +43,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("search.search_page", "nav.search", None),
     ("projects.pipeline", "nav.pipeline", None),
     ("chain.chain_page", "nav.chain", None),
+    ("changes.changes_page", "nav.changes", None),
     ("console.page", "nav.console", ("researcher", "admin")),
     ("admin.users", "nav.admin", ("admin",)),
 ]
@@ -106,7 +110,7 @@ def _secret_key(settings) -> str:
 
 
 def _register_hooks(app: Flask) -> None:
-    from web import errors
+    from web import changes, edit_history, errors
     from web.auth import can_edit, current_user
     from web.state import last_runs
 
@@ -125,6 +129,8 @@ def _register_hooks(app: Flask) -> None:
         return resp
 
     errors.init_app(app)  # JSON errors under /api/, pages elsewhere; the JSON depth limit
+    changes.init_app(app)
+    edit_history.init_app(app)
 
 
 def _last_run(last_runs) -> dict[str, Any] | None:

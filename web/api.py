@@ -87,7 +87,7 @@ def search() -> Any:
 @bp.get("/entities/<path:node_id>")
 @api_auth
 def entity(node_id: str) -> Any:
-    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None:
         return json_error(404, f"no entity {node_id!r}")
     return jsonify(profile_json(p, _lang()))
@@ -104,7 +104,7 @@ def neighbours(node_id: str) -> Any:
 
 
 def _project(project_id: str):
-    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit, settings().web_neighbour_cache)
     return p if p is not None and p.node.label == "Project" else None
 
 
@@ -164,6 +164,30 @@ def shortlist(project_id: str) -> Any:
         ops.set_shortlist(ws, project_id, org_id, status, note, g.api_user["username"])
         return jsonify({"project_id": project_id, "org_id": org_id, "status": status, "note": note}), 201
     return jsonify({"project_id": project_id, "items": ops.shortlist(ws, project_id)})
+
+
+@bp.post("/entities/<path:node_id>/relations")
+@api_auth
+def relation_edit(node_id: str) -> Any:
+    """Add, end or retract a relation: {"op": "add"|"end"|"retract", "type", "other_id",
+    "direction": "out"|"in", "since", "until", "role", "evidence", "note"}. 400 names the field."""
+    from web import relation_edits as rel
+
+    if g.api_user["role"] not in API_WRITE_ROLES:
+        return json_error(403, "this token's user may only read")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        return json_error(400, "send a JSON object: {\"op\": \"add\", \"type\": ..., \"other_id\": ...}")
+    if view().get(node_id) is None and ops.staff_label_of(workspace(), node_id) is None:
+        return json_error(404, f"no entity {node_id!r}")
+    edit = rel.parse({k: ("" if x is None else x if isinstance(x, str) else str(x)) for k, x in body.items()},
+                     node_id, view(), workspace())
+    edit_id = rel.record(workspace(), g.api_user["username"], edit)
+    from web.state import state
+
+    state().applier.request()
+    return jsonify({"edit_id": edit_id, "op": edit.op, "type": edit.type, "source_id": edit.source_id,
+                    "target_id": edit.target_id, "props": edit.props, "note": edit.note}), 201
 
 
 @bp.get("/status")

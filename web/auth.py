@@ -38,15 +38,17 @@ def can_edit() -> bool:
     return bool(user and user["role"] in EDIT_ROLES)
 
 
-def roles_required(*roles: str) -> Callable:
-    """403 unless the logged-in user has one of the roles (the gate already demanded a login)."""
+def roles_required(*roles: str, reason: str = "error.forbidden") -> Callable:
+    """403 unless the logged-in user has one of the roles (the gate already demanded a login);
+    `reason` is the message key that says why, so a staff member kept out of the console is
+    not told that read-only users cannot change data."""
 
     def wrap(fn: Callable) -> Callable:
         @wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
             user = current_user()
             if user is None or user["role"] not in roles:
-                abort(403)
+                abort(403, t(reason))
             return fn(*args, **kwargs)
 
         return inner
@@ -54,8 +56,8 @@ def roles_required(*roles: str) -> Callable:
     return wrap
 
 
-edit_required = roles_required(*EDIT_ROLES)
-admin_required = roles_required("admin")
+edit_required = roles_required(*EDIT_ROLES, reason="error.read_only")
+admin_required = roles_required("admin", reason="error.admin_only")
 
 
 @bp.before_app_request

@@ -55,6 +55,9 @@ MESSAGES = {
     "running": ("运行中…", "Running…"),
     "rows": ("{n} 行，用时 {ms} 毫秒", "{n} row(s) in {ms} ms"),
     "truncated": ("已截断：只显示前 {n} 行。", "Cut: only the first {n} rows are shown."),
+    "page": ("第 {from}–{to} 行，共 {n} 行", "rows {from}–{to} of {n}"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
     "ok": ("成功", "ok"),
     "failed": ("失败", "failed"),
 }
@@ -72,6 +75,19 @@ STOPPED_ZH = {
     "busy": "查询台正忙（同时最多运行 {workers} 条查询）；请等一条查询完成后再试。",
     "start": "查询台无法启动查询工作进程：{detail}",
 }
+
+
+# The saved examples' titles in Chinese (kg.console.EXAMPLES holds the English).
+EXAMPLE_TITLES_ZH = {
+    "Partners within two hops of a company located in Wuxi": "无锡企业两跳以内的合作方",
+    "Institutes and universities linked to packaging and test firms": "与封装测试企业有关联的科研院所和高校",
+    "Chain sectors with no local firm in Wuxi": "无锡本地尚无企业的产业链环节",
+    "Neighbourhood of one organisation (drawn as a graph)": "某一机构的关系网络（以图显示）",
+}
+
+
+def _example_title(title: str) -> str:
+    return EXAMPLE_TITLES_ZH.get(title, title) if lang() == "zh" else title
 
 
 def _error_text(exc: StoreError) -> str:
@@ -151,17 +167,17 @@ def _run(username: str, cypher: str, raw_params: Any) -> tuple[QueryResult | Non
 
 
 @bp.get("/console")
-@roles_required(*CONSOLE_ROLES)
+@roles_required(*CONSOLE_ROLES, reason="error.console_roles")
 def page() -> Any:
     s = settings()
     return render_template(
-        "console.html", m=_m(), examples=[(ex, _params_text(ex.params)) for ex in EXAMPLES], history=history(workspace(), current_user()["username"], 30),
+        "console.html", m=_m(), examples=[(ex, _params_text(ex.params), _example_title(ex.title)) for ex in EXAMPLES], history=history(workspace(), current_user()["username"], 30),
         timeout_s=s.query_timeout_ms / 1000, max_rows=s.query_max_rows,
     )
 
 
 @bp.post("/console/run")
-@roles_required(*CONSOLE_ROLES)
+@roles_required(*CONSOLE_ROLES, reason="error.console_roles")
 def run() -> Any:
     """The page's own endpoint (CSRF-protected like every form); format=csv answers a download."""
     body = request.get_json(silent=True) or request.form
@@ -178,7 +194,7 @@ def run() -> Any:
 
 
 @bp.get("/console/graph/<key>")
-@roles_required(*CONSOLE_ROLES)
+@roles_required(*CONSOLE_ROLES, reason="error.console_roles")
 def graph(key: str) -> Any:
     data = _graphs.get(current_user()["username"], key)
     if data is None:
@@ -187,7 +203,7 @@ def graph(key: str) -> Any:
 
 
 @bp.get("/console/history")
-@roles_required(*CONSOLE_ROLES)
+@roles_required(*CONSOLE_ROLES, reason="error.console_roles")
 def history_json() -> Any:
     return jsonify(history(workspace(), current_user()["username"], 100))
 

@@ -12,7 +12,7 @@ from kg.store import StoreError
 from web import forms
 from web import validation as v
 from web import workspace_ops as ops
-from web.auth import current_user, edit_required
+from web.auth import can_edit, current_user, edit_required
 from web.i18n import lang, t
 from web.profile import effective_node, graph_data, load_profile
 from web.staff_edits import (
@@ -31,7 +31,7 @@ SIMILAR_K = 8
 
 
 def _profile_or_404(node_id: str):
-    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), node_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None:
         abort(404)
     return p
@@ -52,9 +52,22 @@ def entity(node_id: str) -> Any:
     p = _profile_or_404(node_id)
     if p.node.label == "Project":
         return redirect(url_for("projects.project", project_id=node_id))
+    return render_entity(p)
+
+
+def render_entity(p: Any, rel_values: Any = None, rel_errors: dict[str, str] | None = None) -> str:
+    """The entity page; a refused relation edit comes back with what was typed and why."""
+    from web.edit_history import history
+    from web.relation_edits import type_choices
+    from web.search import kinds
+
+    node_id = p.node.id
     similar, similar_message = _similar(node_id) if p.node.label == "Organization" and not p.pending_new else ([], None)
     return render_template("entity.html", p=p, similar=similar, similar_message=similar_message,
-                           decisions=ops.decisions_for(workspace(), node_id), sectors=sector_options())
+                           decisions=ops.decisions_for(workspace(), node_id), sectors=sector_options(),
+                           rel_choices=type_choices(p.node.label), rel_values=rel_values or {},
+                           rel_errors=rel_errors or {}, kinds=kinds(), graph_page=GRAPH_PAGE,
+                           history=history(view(), workspace(), node_id) if can_edit() else [])
 
 
 @bp.get("/<path:node_id>/print")
@@ -62,9 +75,22 @@ def print_profile(node_id: str) -> Any:
     return render_template("entity_print.html", p=_profile_or_404(node_id), now_text=time.strftime("%Y-%m-%d %H:%M"))
 
 
+GRAPH_PAGE = 40  # neighbours drawn at once; a hub shows "show N more"
+
+
 @bp.get("/<path:node_id>/graph.json")
 def graph_json(node_id: str) -> Any:
-    data = graph_data(view(), node_id, lang())
+    from kg.schema import load_schema
+
+    try:
+        limit = v.integer(request.args.get("limit"), "limit", GRAPH_PAGE, maximum=settings().neighbour_limit)
+        offset = v.integer(request.args.get("offset"), "offset", 0, minimum=0, maximum=10_000)
+        types = [x for x in request.args.getlist("type") if x]
+        for x in types:
+            v.choice(x, "type", load_schema().relationships)
+    except v.FormError as exc:
+        return jsonify({"error": f"{exc.field}: {t(exc.key, **exc.params)}"}), 400
+    data = graph_data(view(), node_id, lang(), limit, offset, types or None, settings().web_neighbour_cache)
     if data is None:
         return jsonify({"error": f"no entity {node_id!r}"}), 404
     return jsonify(data)
@@ -123,6 +149,7 @@ def edit(node_id: str) -> Any:
         return render_template("entity_form.html", label=node.label, fields=fields, node=node, errors={},
                                values=forms.form_values(current, node.label), sectors=sector_options(), linked=linked)
     values, errors = forms.parse(node.label, request.form)
+    errors = forms.keep_unchanged(node.label, request.form, current, values, errors)
     try:
         add_sectors = sectors_from_form(linked) if node.label == "Organization" else []
     except v.FormError as exc:
@@ -130,13 +157,18 @@ def edit(node_id: str) -> Any:
     if errors:
         return render_template("entity_form.html", label=node.label, fields=fields, node=node, values=request.form,
                                errors=errors_for_page(errors), sectors=sector_options(), linked=linked), 400
+    try:
+        reason = v.plain(request.form.get("edit_note"), "note", v.MAX_NOTE_CHARS, multiline=True)
+    except v.FormError as exc:
+        return render_template("entity_form.html", label=node.label, fields=fields, node=node, values=request.form,
+                               errors=errors_for_page([exc]), sectors=sector_options(), linked=linked), 400
     changes = forms.changed(values, current)
     if not changes and not add_sectors:
         flash(t("edit.nothing_changed"), "info")
         return redirect(url_for("entities.entity", node_id=node_id))
     ops.record_changes(workspace(), current_user()["username"],
                        nodes=[(node.label, node_id, changes)] if changes else [],
-                       edges=[("ACTIVE_IN", node_id, s, {}) for s in add_sectors])
+                       edges=[("ACTIVE_IN", node_id, s, {}) for s in add_sectors], old={node_id: current}, note=reason)
     return saved(url_for("entities.entity", node_id=node_id))
 
 

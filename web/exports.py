@@ -62,27 +62,45 @@ def _reasons(rec: Any) -> dict[str, str]:
     }
 
 
-def to_csv(rows: list[dict[str, Any]]) -> bytes:
+# Column headers and the codes in the section / status columns as a Chinese reader sees them;
+# an English file keeps the plain keys, which scripts reading the export rely on.
+HEADERS_ZH = {"section": "类别", "rank": "排名", "org_id": "机构编号", "name_zh": "中文名", "name_en": "英文名",
+              "score": "得分", "status": "状态", "note": "备注", "by": "操作人", "when": "时间",
+              "reasons_zh": "推荐理由（中文）", "reasons_en": "推荐理由（英文）", "signals": "信号"}
+CODES_ZH = {"shortlisted": "已入围", "dismissed": "已排除", "recommendation": "推荐"}
+
+
+def localised(rows: list[dict[str, Any]], language: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The header row and the rows in the reader's language (codes translated in Chinese)."""
+    if language != "zh":
+        return list(COLUMNS), rows
+    out = [{**r, **{k: CODES_ZH.get(r.get(k), r.get(k)) for k in ("section", "status") if r.get(k)}} for r in rows]
+    return [HEADERS_ZH[c] for c in COLUMNS], out
+
+
+def to_csv(rows: list[dict[str, Any]], language: str = "en") -> bytes:
+    header, rows = localised(rows, language)
     buf = io.StringIO(newline="")
-    writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore", lineterminator="\r\n")
-    writer.writeheader()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(header)
     for row in rows:
-        writer.writerow({k: spreadsheet_cell(row.get(k, "")) for k in COLUMNS})
+        writer.writerow([spreadsheet_cell(row.get(k, "")) for k in COLUMNS])
     return buf.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(rows: list[dict[str, Any]], title: str) -> bytes:
+def to_xlsx(rows: list[dict[str, Any]], title: str, language: str = "en") -> bytes:
+    header, rows = localised(rows, language)
     wb = Workbook()
     sheets = {"shortlist": wb.active}
-    sheets["shortlist"].title = "shortlist"
-    sheets["recommendations"] = wb.create_sheet("recommendations")
+    sheets["shortlist"].title = "入围与排除" if language == "zh" else "shortlist"
+    sheets["recommendations"] = wb.create_sheet("推荐" if language == "zh" else "recommendations")
     for ws in sheets.values():
-        ws.append(list(COLUMNS))
+        ws.append(header)
         for cell in ws[1]:
             cell.font = Font(bold=True)
         ws.freeze_panes = "A2"
     for row in rows:
-        sheet = sheets["recommendations" if row["section"] == "recommendation" else "shortlist"]
+        sheet = sheets["recommendations" if row["section"] in ("recommendation", CODES_ZH["recommendation"]) else "shortlist"]
         sheet.append([spreadsheet_cell(row.get(k, "")) for k in COLUMNS])
     for ws in sheets.values():
         for col, width in zip("ABCDEFGHIJKLM", (14, 6, 24, 28, 32, 8, 12, 30, 12, 17, 50, 60, 40), strict=True):

@@ -13,12 +13,14 @@ from typing import Any
 
 from kg.schema import load_schema
 from web import validation as v
+from web.money import YI
 
 EDITABLE_LABELS = ("Organization", "Person", "Project")
 DERIVED = {"pinyin", "initials", "sector_tags", "stock_codes"}  # and every summary the schema marks hashed: false
 MULTILINE = {"description", "text"}
 SHORT_FIELDS = {"stock_code", "credit_code", "city", "province", "country", "website", "owner", "gender", "url"}
 NAME_FIELDS = {"name_zh", "name_en"}
+IN_YI = {"investment_cny"}  # typed in 亿元, the unit the office thinks in; stored in yuan
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ def fields_for(label: str) -> list[Field]:
             widget = "select"
         elif prop.type == "string[]":
             widget = "list"
+        elif name in IN_YI:
+            widget = "yi"
         elif prop.type in ("float", "int"):
             widget = "number"
         elif name in MULTILINE:
@@ -74,6 +78,9 @@ def _clean(f: Field, raw: Any) -> Any:
         return v.choice(raw, f.name, f.choices, required=f.required)
     if f.widget == "list":
         return v.items(raw, f.name)
+    if f.widget == "yi":
+        yi = v.number(raw, f.name, maximum=v.MAX_INVESTMENT_CNY / YI)
+        return None if yi is None else round(yi * YI, 2)
     if f.widget == "number":
         return v.number(raw, f.name)
     if f.name in NAME_FIELDS:
@@ -110,10 +117,27 @@ def form_values(props: dict[str, Any], label: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for f in fields_for(label):
         x = props.get(f.name)
-        if isinstance(x, list):
+        if f.widget == "yi" and isinstance(x, (int, float)):
+            out[f.name] = f"{x / YI:.4f}".rstrip("0").rstrip(".")
+        elif isinstance(x, list):
             out[f.name] = "\n".join(map(str, x))
         elif isinstance(x, float) and x.is_integer():
             out[f.name] = str(int(x))
         else:
             out[f.name] = "" if x is None else str(x)
+    return out
+
+
+def keep_unchanged(label: str, form: Any, current: dict[str, Any], values: dict[str, Any],
+                   errors: list[v.FormError]) -> list[v.FormError]:
+    """Errors minus those of fields the user did not touch: a value a source gave in a form the
+    checks refuse (a website written without http://) must not block editing the city. The
+    untouched field keeps its current value and is not recorded as a change."""
+    shown = form_values(current, label)
+    out = []
+    for e in errors:
+        if e.field in shown and str(form.get(e.field, "")).strip() == shown[e.field].strip():
+            values[e.field] = current.get(e.field)
+        else:
+            out.append(e)
     return out

@@ -7,11 +7,13 @@ template uses exists in both (tests/test_web_i18n.py) is all the tooling this ne
 
 from __future__ import annotations
 
+import re
 import time
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request, session
+from flask import Flask, g, request, session
 
 from kg.schema import caption
 from web.messages import MESSAGES
@@ -20,15 +22,48 @@ LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 
 
-def lang() -> str:
+# The reader's language for the request being handled by this thread (or task): set when the
+# request starts. A page asks hundreds of times (every option of a select); parsing
+# Accept-Language each time was a third of a search page's CPU, and even a lookup on flask.g
+# through its proxy cost a tenth.
+_current: ContextVar[tuple[int, str] | None] = ContextVar("stakegraph_lang", default=None)
+
+
+def _work_out() -> str:
     chosen = session.get("lang")
     if chosen in LANGS:
         return chosen
     return request.accept_languages.best_match(LANGS, default=DEFAULT_LANG) or DEFAULT_LANG
 
 
+def lang() -> str:
+    """The reader's language: the session's choice, else the browser's, else Chinese."""
+    cur = _current.get()
+    if cur is not None and cur[0] == id(g._get_current_object()):
+        return cur[1]
+    chosen = _work_out()
+    _current.set((id(g._get_current_object()), chosen))
+    return chosen
+
+
+def _start_request() -> None:
+    _current.set((id(g._get_current_object()), _work_out()))
+
+
+def stated_lang() -> str | None:
+    """The language the reader chose or their browser asks for; None when neither says (a
+    script). Downloads use it: a Chinese reader gets Chinese column headers, a script that
+    states nothing keeps the plain keys it parses."""
+    chosen = session.get("lang")
+    if chosen in LANGS:
+        return chosen
+    return request.accept_languages.best_match(LANGS) if request.accept_languages else None
+
+
 def t(key: str, **params: Any) -> str:
     """The message in the current language; an unknown key shows as itself (tests catch those)."""
+    if params.get("n") == 1 and f"{key}_one" in MESSAGES:  # "1 result", not "1 results"
+        key = f"{key}_one"
     entry = MESSAGES.get(key)
     if entry is None:
         return key
@@ -66,6 +101,49 @@ def other_name(obj: Any) -> str:
     return "" if alt == main else alt
 
 
+_HAN = re.compile(r"[\u3400-\u9fff]")
+
+
+def split_languages(text: str) -> dict[str, str]:
+    """A text that carries both languages in one cell ("English sentences. 中文句子。") split
+    into its English and Chinese sentences; a text of one language is all that language."""
+    zh, en = [], []
+    for part in re.split(r"(?<=[。！？])|(?<=[.!?])\s+", text or ""):
+        part = part.strip()
+        if part:
+            (zh if _HAN.search(part) and len(_HAN.findall(part)) * 3 >= len(part.replace(" ", "")) else en).append(part)
+    return {"zh": "".join(zh), "en": " ".join(en)}
+
+
+def in_lang(value: Any, props: dict[str, Any] | None = None, field: str = "") -> dict[str, Any]:
+    """Prose or a list in the reader's language first: the `<field>_zh` / `<field>_en` twin when
+    a source gives one, else the sentences of that language; failing both, the other language,
+    marked (`fallback` names it) so the reader knows why it is not in theirs."""
+    want = lang()
+    other = "en" if want == "zh" else "zh"
+    if props and field:
+        for code in (want, other):
+            twin = props.get(f"{field}_{code}")
+            if twin:
+                return {"text": twin, "fallback": code if code != want else ""}
+    if value in (None, "", []):
+        return {"text": value, "fallback": ""}
+    if isinstance(value, list):
+        mine = [x for x in value if (bool(_HAN.search(str(x))) == (want == "zh"))]
+        return {"text": value, "fallback": "" if mine or not value else other}
+    parts = split_languages(str(value))
+    if parts[want]:
+        return {"text": parts[want], "fallback": ""}
+    return {"text": parts[other] or str(value), "fallback": other}
+
+
+def role_text(role: str) -> dict[str, Any]:
+    from web.role_names import role_in
+
+    text, fallback = role_in(role or "", lang())
+    return {"text": text, "fallback": ("en" if lang() == "zh" else "zh") if fallback else ""}
+
+
 def reasons(rec: Any) -> list[str]:
     return list((rec.reasons_zh if lang() == "zh" else rec.reasons_en) or rec.reasons_en or rec.reasons_zh or [])
 
@@ -88,5 +166,10 @@ def host(url: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons)
-    app.jinja_env.filters.update(dname=name_of, othername=other_name, when=when, run_date=run_date, host=host)
+    app.before_request(_start_request)
+    app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons, in_lang=in_lang,
+                                  role_text=role_text)
+    from web.money import money
+
+    app.jinja_env.filters.update(dname=name_of, othername=other_name, when=when, run_date=run_date, host=host,
+                                 money=lambda x: money(x, lang()))

@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from kg.schema import load_schema
 from matching.search import LABELS
-from web.validation import MAX_CYPHER_CHARS, MAX_ID_CHARS, MAX_NOTE_CHARS, MAX_QUERY_CHARS, MAX_RESULTS
+from web.validation import (
+    DATE,
+    MAX_CYPHER_CHARS,
+    MAX_ID_CHARS,
+    MAX_NAME_CHARS,
+    MAX_NOTE_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_RESULTS,
+)
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 # A one-line text field: web.validation.text refuses control characters and line breaks.
@@ -76,6 +85,27 @@ def openapi_document(neighbour_limit: int = 200) -> dict[str, Any]:
             ID, LANG, _param("limit", description="most neighbours (the neighbour_limit setting caps it)",
                              schema={"type": "integer", "minimum": 1, "maximum": neighbour_limit})],
             "nodes and links", 400, 404),
+        "/entities/{id}/relations": {"post": {
+            "summary": "Add, end or retract a relation of the entity (staff and admins); recorded with who, when "
+                       "and why, applied by the next write; a refused edit saves nothing",
+            "parameters": [ID],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["type", "other_id"],
+                "properties": {
+                    "op": {"type": "string", "enum": ["add", "end", "retract"], "description": "default add"},
+                    "type": {"type": "string", "enum": [t for t in load_schema().relationships
+                                                        if t not in ("MENTIONS", "PART_OF", "UPSTREAM_OF")]},
+                    "other_id": _line(),
+                    "direction": {"type": "string", "enum": ["out", "in"],
+                                  "description": "out: this entity is the relation's source (default)"},
+                    "since": {"type": "string", "pattern": DATE.pattern, "description": "2019, 2019-06 or 2019-06-30"},
+                    "until": {"type": "string", "pattern": DATE.pattern, "description": "not before since; needed to end"},
+                    "role": _line(MAX_NAME_CHARS),
+                    "evidence": _line(MAX_NOTE_CHARS),
+                    "note": {"type": "string", "maxLength": MAX_NOTE_CHARS,
+                             "description": "why; required to retract; no HTML markup"}}}}}},
+            "responses": {"201": _resp("recorded"), **_errors(400, 401, 403, 404, 413)},
+        }},
         "/projects": get("All projects with tier, stage and owner", [], "the projects"),
         "/projects/{project_id}": get("A project's profile and stage history", [PROJECT_ID, LANG], "the project", 404),
         "/projects/{project_id}/recommendations": get("Ranked partner candidates with signals and reasons", [

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +43,9 @@ class Link:
     node: Node
     props: dict[str, Any]
     pending: bool = False
+    edge: tuple[str, str, str] = ("", "", "")  # (type, source_id, target_id) as stored: what an edit names
+    retracting: bool = False  # staff retracted it; the graph drops it at the next write
+    pending_until: str = ""  # staff ended it; the graph shows `until` at the next write
 
 
 @dataclass
@@ -67,6 +72,31 @@ class Profile:
         return {**self.node.props, **self.pending}
 
 
+_nb_cache: OrderedDict[tuple, list[Any]] = OrderedDict()
+_nb_lock = threading.Lock()
+
+
+def neighbours(view: GraphView, node_id: str, *, types: Sequence[str] | None = None, direction: str = "both",
+               limit: int = 200, cache_size: int = 0) -> list[Any]:
+    """view.neighbours, kept per graph version: a published version never changes, and an
+    entity page read twice (a hub most of all) need not ask the engine twice. Staff edits not
+    yet applied are laid over it by the callers, from the workspace, on every request."""
+    if cache_size <= 0:
+        return view.neighbours(node_id, types=list(types) if types else None, direction=direction, limit=limit)
+    key = (view.version, node_id, tuple(types or ()), direction, limit)
+    with _nb_lock:
+        hit = _nb_cache.get(key)
+        if hit is not None:
+            _nb_cache.move_to_end(key)
+            return hit
+    out = view.neighbours(node_id, types=list(types) if types else None, direction=direction, limit=limit)
+    with _nb_lock:
+        _nb_cache[key] = out
+        while len(_nb_cache) > cache_size:
+            _nb_cache.popitem(last=False)
+    return out
+
+
 def effective_node(view: GraphView, ws: Workspace, node_id: str) -> tuple[Node | None, bool]:
     """The graph's node, or one built from staff edits when it was created and not yet applied."""
     node = view.get(node_id)
@@ -78,7 +108,7 @@ def effective_node(view: GraphView, ws: Workspace, node_id: str) -> tuple[Node |
     return Node(node_id, label, ops.staff_props(ws, node_id)), True
 
 
-def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200) -> Profile | None:
+def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200, cache_size: int = 0) -> Profile | None:
     node, pending_new = effective_node(view, ws, node_id)
     if node is None:
         return None
@@ -86,12 +116,12 @@ def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200)
     pending = staff if pending_new else ops.pending_fields(node.props, staff)
     log = ops.field_log(ws, node_id)
     facts = _facts(node, pending, log)
-    neighbours = [] if pending_new else view.neighbours(node_id, limit=limit + 1)
-    truncated = len(neighbours) > limit
+    nbs = [] if pending_new else neighbours(view, node_id, limit=limit + 1, cache_size=cache_size)
+    truncated = len(nbs) > limit
     groups: dict[tuple[str, str], list[Link]] = defaultdict(list)
     documents: list[Link] = []
-    for nb in neighbours[:limit]:
-        link = Link(nb.node, nb.edge.props)
+    for nb in nbs[:limit]:
+        link = Link(nb.node, nb.edge.props, edge=(nb.edge.type, nb.edge.source_id, nb.edge.target_id))
         if nb.edge.type == "MENTIONS" and nb.direction == "in":
             documents.append(link)
         else:
@@ -125,37 +155,57 @@ def _facts(node: Node, pending: dict[str, Any], log: dict[str, dict[str, Any]]) 
 
 
 def _add_pending_edges(view: GraphView, ws: Workspace, node_id: str, groups: dict[tuple[str, str], list[Link]]) -> None:
-    """Relations staff recorded that the graph does not have yet."""
-    present = {(t, d, link.node.id) for (t, d), links in groups.items() for link in links}
+    """Relation edits staff recorded that the graph does not show yet: new relations, ended
+    ones (until) and retracted ones, folded as the staff source folds them."""
+    from ingest.sources.staff_source import fold_edge_edits
+
+    present = {link.edge: link for links in groups.values() for link in links if link.edge[0]}
     wanted = []
-    for e in ops.staff_edges(ws, node_id):
-        direction, other = ("out", e["target_id"]) if e["source_id"] == node_id else ("in", e["source_id"])
-        if (e["type"], direction, other) not in present:
-            wanted.append((e, direction, other))
+    for st in fold_edge_edits(ops.edge_edit_rows(ws, node_id)).values():
+        link = present.get((st.type, st.source_id, st.target_id))
+        if link is not None:
+            link.retracting = st.retracted
+            until = st.props.get("until")
+            if until and until != link.props.get("until"):
+                link.pending_until = until
+        elif st.added and not st.retracted:
+            direction, other = ("out", st.target_id) if st.source_id == node_id else ("in", st.source_id)
+            wanted.append((st, direction, other))
     if not wanted:
         return
     others = view.get_many([o for _, _, o in wanted])
-    for e, direction, other in wanted:
+    for st, direction, other in wanted:
         node = others.get(other) or effective_node(view, ws, other)[0] or Node(other, "", {})
-        groups[(e["type"], direction)].append(Link(node, e.get("props") or {}, pending=True))
+        groups[(st.type, direction)].append(Link(node, dict(st.props), pending=True,
+                                                 edge=(st.type, st.source_id, st.target_id)))
 
 
-def graph_data(view: GraphView, node_id: str, lang: str, limit: int = 60) -> dict[str, Any] | None:
-    """Nodes and links of the one-hop neighbourhood, for the page's force layout."""
+def graph_data(view: GraphView, node_id: str, lang: str, limit: int = 60, offset: int = 0,
+               types: Sequence[str] | None = None, cache_size: int = 0) -> dict[str, Any] | None:
+    """Nodes and links of the one-hop neighbourhood, for the page's force layout: `limit`
+    neighbours from `offset` on (a hub is drawn a page at a time: "show N more"), of the given
+    relationship types only when given. Each link carries its type's name in the reader's
+    language for the edge label, each node its label's name for the legend."""
+    from web.i18n import tv
+
     node = view.get(node_id)
     if node is None:
         return None
-    nbs = view.neighbours(node_id, limit=limit + 1)
-    nodes = {node.id: _graph_node(node, lang, center=True)}
+    nbs = neighbours(view, node_id, types=types, limit=offset + limit + 1, cache_size=cache_size)
+    nodes = {node.id: _graph_node(node, lang, tv, center=True)}
     links = []
-    for nb in nbs[:limit]:
-        nodes.setdefault(nb.node.id, _graph_node(nb.node, lang))
-        links.append({"source": nb.edge.source_id, "target": nb.edge.target_id, "type": nb.edge.type})
-    return {"nodes": list(nodes.values()), "links": links, "truncated": len(nbs) > limit}
+    for nb in nbs[offset:offset + limit]:
+        nodes.setdefault(nb.node.id, _graph_node(nb.node, lang, tv))
+        links.append({"source": nb.edge.source_id, "target": nb.edge.target_id, "type": nb.edge.type,
+                      "type_name": tv("reltype", nb.edge.type)})
+    more = len(nbs) > offset + limit
+    return {"nodes": list(nodes.values()), "links": links, "truncated": more, "has_more": more,
+            "next_offset": offset + limit if more else None}
 
 
-def _graph_node(node: Node, lang: str, center: bool = False) -> dict[str, Any]:
-    return {"id": node.id, "label": node.label, "name": node.display_name(lang), "center": center}
+def _graph_node(node: Node, lang: str, tv: Any, center: bool = False) -> dict[str, Any]:
+    return {"id": node.id, "label": node.label, "label_name": tv("label", node.label), "kind": node.props.get("kind"),
+            "name": node.display_name(lang), "center": center}
 
 
 def profile_json(p: Profile, lang: str) -> dict[str, Any]:

@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 
-from matching.search import index_for
+from matching.search import UnknownFilter, index_for
 from web import exports, forms
 from web import recommendations as recs
 from web import validation as v
 from web import workspace_ops as ops
 from web.auth import current_user, edit_required
 from web.downloads import attachment
-from web.i18n import t
+from web.i18n import stated_lang, t
 from web.pipeline import STAGES, TIERS, all_projects, board
 from web.profile import load_profile
 from web.staff_edits import (
@@ -47,7 +47,7 @@ def pipeline() -> Any:
 
 
 def _project_or_404(project_id: str):
-    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit)
+    p = load_profile(view(), workspace(), project_id, settings().neighbour_limit, settings().web_neighbour_cache)
     if p is None or p.node.label != "Project":
         abort(404)
     return p
@@ -63,8 +63,12 @@ def rec_filters(args: Any) -> dict[str, Any]:
     for k in left_out:
         v.choice(k, "exclude_kind", kinds())
     region = v.text(args.get("region"), "region", v.MAX_ID_CHARS)
+    try:  # 无锡 → its region id; a made-up region is an error, not an empty list
+        resolved = index_for(view()).resolve_filter("region", region) if region else None
+    except UnknownFilter:
+        raise v.FormError("region", "error.unknown_region", value=region) from None
     return {"k": v.integer(args.get("k"), "k", recs.DEFAULT_K), "kinds": tuple(chosen), "exclude_kinds": tuple(left_out),
-            "region": index_for(view()).resolve_facet(region) if region else None}  # 无锡 → its region id
+            "region": resolved}
 
 
 def is_illustrative(props: dict[str, Any]) -> bool:
@@ -141,6 +145,8 @@ def _project_form(p: Any) -> Any:
                                                                     "owner": current_user()["username"]}
         return render_template("project_form.html", values=values, errors={}, **ctx)
     values, errors = forms.parse("Project", request.form)
+    if p is not None:
+        errors = forms.keep_unchanged("Project", request.form, current, values, errors)
     try:
         add_sectors = sectors_from_form(linked)
     except v.FormError as exc:
@@ -222,13 +228,13 @@ def _filename(p: Any, ext: str) -> str:
 @bp.get("/<path:project_id>/export.csv")
 def export_csv(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
-    return Response(exports.to_csv(rows), mimetype="text/csv; charset=utf-8",
+    return Response(exports.to_csv(rows, stated_lang() or "en"), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": attachment(_filename(p, "csv"))})
 
 
 @bp.get("/<path:project_id>/export.xlsx")
 def export_xlsx(project_id: str) -> Response:
     p, rows = _export_rows(project_id)
-    return Response(exports.to_xlsx(rows, p.node.display_name("en")),
+    return Response(exports.to_xlsx(rows, p.node.display_name("en"), stated_lang() or "en"),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                     headers={"Content-Disposition": attachment(_filename(p, "xlsx"))})

@@ -102,15 +102,20 @@ def snapshot_and_compare(view: GraphView, ws: Workspace, project_id: str, run_id
         return None
     week_old = [s for s in others if s["ts"] <= time.time() - BASELINE_AGE_S]
     base = (week_old or others)[0]
-    before = {org: rank for rank, (org, _score) in enumerate(base["ranking"], 1)}
+    # What the refresh changed, not what staff did: an organisation dismissed since is left out
+    # of the baseline too, so its leaving and the others moving up one place are not "changes".
+    dismissed = {r["org_id"] for r in ops.shortlist(ws, project_id, "dismissed")}
+    kept = [org for org, _score in base["ranking"] if org not in dismissed]
+    before = {org: rank for rank, org in enumerate(kept, 1)}
     now = {r.org_id: rank for rank, r in enumerate(recs, 1)}
     dropped_ids = [org for org in before if org not in now]
     names = view.get_many(dropped_ids) if dropped_ids else {}
+    compared = recs[:len(kept)]  # the places a dismissal freed at the bottom are not news either
     return {
         "baseline_run": base["run_id"],
         "baseline_ts": base["ts"],
-        "new": [r for r in recs if r.org_id not in before],
-        "moved": [(r, before[r.org_id] - now[r.org_id]) for r in recs
+        "new": [r for r in compared if r.org_id not in before],
+        "moved": [(r, before[r.org_id] - now[r.org_id]) for r in compared
                   if r.org_id in before and before[r.org_id] != now[r.org_id]],
         "dropped": [names.get(org) or org for org in dropped_ids],
     }

@@ -12,7 +12,8 @@ from flask import flash, redirect, request
 
 from matching.search import index_for
 from web import validation as v
-from web.i18n import t
+from web.i18n import t, tv
+from web.messages import MESSAGES
 from web.state import state, view
 
 
@@ -21,11 +22,16 @@ def sector_options() -> list[tuple[str, str, str]]:
 
 
 def errors_for_page(errors: list[v.FormError]) -> dict[str, str]:
-    return {e.field: t(e.key, **e.params) for e in errors}
+    return {e.field: t(e.key, **_shown(e.params)) for e in errors}
+
+
+def _shown(params: dict[str, Any]) -> dict[str, Any]:
+    """Parameters as the reader's language names them (a schema label: Organization → 机构)."""
+    return {k: tv("label", x) if isinstance(x, str) and f"label.{x}" in MESSAGES else x for k, x in params.items()}
 
 
 def flash_error(exc: v.FormError) -> None:
-    flash(t(exc.key, **exc.params) + f" ({t('field.' + exc.field)})", "error")
+    flash(t(exc.key, **_shown(exc.params)) + f" ({t('field.' + exc.field)})", "error")
 
 
 def sectors_from_form(existing: set[str]) -> list[str]:

@@ -35,6 +35,8 @@ USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 CREDIT_CODE = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
 STOCK_CODE = re.compile(r"^(?:(?:SH|SZ|BJ|HK)\.?)?\d{4,6}(?:\.(?:SH|SZ|BJ|HK|SS))?$", re.IGNORECASE)
 URL = re.compile(r"^https?://[^\s<>\"']{1,290}$", re.IGNORECASE)
+DATE = re.compile(r"^(\d{4})(?:-(0[1-9]|1[0-2])(?:-(0[1-9]|[12]\d|3[01]))?)?$")  # 2019, 2019-06, 2019-06-30
+_MARKUP = re.compile(r"<\s*[/!?]?[A-Za-z][^>]*>|<!--|&#?[A-Za-z0-9]+;")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SLUG_DROP = re.compile(r"[^a-z0-9]+")
 
@@ -152,3 +154,30 @@ def new_node_id(prefix: str, *names: str | None) -> str:
     if not NEW_ID.match(new):
         raise FormError("id", "error.bad_id")
     return new
+
+
+def plain(value: Any, field: str, max_chars: int, *, required: bool = False, multiline: bool = False) -> str:
+    """Free text that must not carry markup: relation roles, evidence and the reasons of an edit,
+    which travel into exports and other tools. A tag or an entity is refused with a message
+    rather than stored and escaped, so what staff typed is what every reader sees."""
+    s = text(value, field, max_chars, required=required, multiline=multiline)
+    if _MARKUP.search(s):
+        raise FormError(field, "error.markup")
+    return s
+
+
+def date(value: Any, field: str) -> str:
+    """A date as the sources write them: a year, a month or a day (2019, 2019-06, 2019-06-30)."""
+    s = text(value, field, 10)
+    if s and not DATE.match(s):
+        raise FormError(field, "error.date")
+    return s
+
+
+def date_order(since: str | None, until: str | None, field: str = "until") -> None:
+    """`until` may not come before `since`; dates of different precision compare on what both
+    give (2019 and 2019-06 agree)."""
+    if since and until:
+        n = min(len(since), len(until))
+        if until[:n] < since[:n]:
+            raise FormError(field, "error.until_before_since", since=since, until=until)

@@ -29,15 +29,21 @@ def _audit(db, username: str, action: str, target: str, detail: Any) -> None:
 
 # staff edits ---------------------------------------------------------------------------------
 def record_changes(ws: Workspace, username: str, *, nodes: list[tuple[str, str, dict[str, Any]]] = (),
-                   edges: list[Edge] = (), stage: tuple[str, str | None, str] | None = None) -> int:
-    """Record node edits, edge edits and a stage change in one transaction; returns rows written."""
+                   edges: list[Edge] = (), stage: tuple[str, str | None, str] | None = None,
+                   old: dict[str, dict[str, Any]] | None = None, note: str = "", undo_of: int | None = None) -> int:
+    """Record node edits, edge edits and a stage change in one transaction; returns rows written.
+
+    `old` (node id -> the values before) and `note` (why) go into the audit row, from which the
+    entity page tells the history in words (web.edit_history)."""
     now = time.time()
     n = 0
     with ws.transaction() as db:
         for label, node_id, props in nodes:
             db.execute("INSERT INTO edits(ts, username, label, node_id, props) VALUES (?,?,?,?,?)",
                        (now, username, label, node_id, json.dumps(props, ensure_ascii=False)))
-            _audit(db, username, f"edit.{label}", node_id, props)
+            before = (old or {}).get(node_id, {})
+            _audit(db, username, f"edit.{label}", node_id,
+                   {"new": props, "old": {k: before.get(k) for k in props}, "note": note, "undo_of": undo_of})
             n += 1
         for rel_type, s, t, props in edges:
             body = {"type": rel_type, "source_id": s, "target_id": t, "props": props}
@@ -82,13 +88,6 @@ def staff_label_of(ws: Workspace, node_id: str) -> str | None:
     return rows[0]["label"] if rows else None
 
 
-def staff_edges(ws: Workspace, node_id: str) -> list[dict[str, Any]]:
-    rows = ws.execute("SELECT ts, username, props FROM edits WHERE label='edge' AND "
-                      "(json_extract(props, '$.source_id')=? OR json_extract(props, '$.target_id')=?) ORDER BY id",
-                      (node_id, node_id))
-    return [{**json.loads(r["props"]), "username": r["username"], "ts": r["ts"]} for r in rows]
-
-
 def pending_fields(graph_props: dict[str, Any], staff: dict[str, Any]) -> dict[str, Any]:
     """Staff values the published graph does not show yet."""
     return {k: val for k, val in staff.items() if not _same(graph_props.get(k), val)}
@@ -105,6 +104,65 @@ def _same(a: Any, b: Any) -> bool:
 def recent_edits(ws: Workspace, limit: int = 10) -> list[dict[str, Any]]:
     return [dict(r) for r in ws.execute("SELECT id, ts, username, label, node_id FROM edits ORDER BY id DESC LIMIT ?",
                                         (limit,))]
+
+
+def record_edge_edit(ws: Workspace, username: str, op: str, rel_type: str, source_id: str, target_id: str,
+                     props: dict[str, Any], note: str, before: dict[str, Any] | None = None,
+                     undo_of: int | None = None) -> int:
+    """One relation edit (ingest.sources.staff_source.EDGE_OPS) with who, when and why, in one
+    transaction with its audit row; returns the edit's row id."""
+    key = f"{source_id}|{rel_type}|{target_id}"
+    body = {"type": rel_type, "source_id": source_id, "target_id": target_id, "props": props, "op": op,
+            "note": note, "before": before or {}}
+    with ws.transaction() as db:
+        cur = db.execute("INSERT INTO edits(ts, username, label, node_id, props) VALUES (?,?,?,?,?)",
+                         (time.time(), username, "edge", key, json.dumps(body, ensure_ascii=False)))
+        _audit(db, username, f"edge.{op}", key, {"props": props, "old": before or {}, "note": note, "undo_of": undo_of})
+    return int(cur.lastrowid)
+
+
+def edge_edit_rows(ws: Workspace, node_id: str | None = None) -> list[tuple[int, dict[str, Any]]]:
+    """Staff edge edits (row id, body) in the order made; of one node's edges when given."""
+    sql, args = "SELECT id, props FROM edits WHERE label='edge'", ()
+    if node_id is not None:
+        sql += " AND (json_extract(props, '$.source_id')=? OR json_extract(props, '$.target_id')=?)"
+        args = (node_id, node_id)
+    return [(r["id"], json.loads(r["props"])) for r in ws.execute(sql + " ORDER BY id", args)]
+
+
+def node_history(ws: Workspace, node_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    """Audit rows of a node's edits and of its relations' edits, newest first."""
+    rows = ws.execute("SELECT id, ts, username, action, target, detail FROM audit WHERE "
+                      "(action LIKE 'edit.%' OR action LIKE 'edge.%') AND (target=? OR "
+                      "substr(target, 1, length(?)) = ? OR substr(target, -length(?)) = ?) ORDER BY id DESC LIMIT ?",
+                      (node_id, f"{node_id}|", f"{node_id}|", f"|{node_id}", f"|{node_id}", limit))
+    out = []
+    for r in rows:
+        row = dict(r)
+        try:
+            row["detail"] = json.loads(row["detail"] or "null")
+        except ValueError:
+            row["detail"] = None
+        out.append(row)
+    return out
+
+
+def audit_row(ws: Workspace, audit_id: int) -> dict[str, Any] | None:
+    rows = ws.execute("SELECT id, ts, username, action, target, detail FROM audit WHERE id=?", (audit_id,))
+    if not rows:
+        return None
+    row = dict(rows[0])
+    row["detail"] = json.loads(row["detail"] or "null")
+    return row
+
+
+def mark_undone(ws: Workspace, audit_id: int, username: str) -> None:
+    ws.audit(username, "undo.done", str(audit_id), None)
+
+
+def undone_ids(ws: Workspace) -> set[int]:
+    return {int(r["target"]) for r in ws.execute("SELECT target FROM audit WHERE action='undo.done'")
+            if str(r["target"]).isdigit()}
 
 
 # shortlists ----------------------------------------------------------------------------------

@@ -9,7 +9,9 @@ every other source (ingest.graph_diff.write_nodes).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.records import Batch, EdgeRecord, NodeRecord, Rejection
 from kg.schema import Schema, SchemaError, coerce_value
@@ -17,6 +19,7 @@ from kg.settings import Settings
 from kg.workspace import Workspace
 
 STAFF_FEED = "staff"
+EDGE_OPS = ("add", "end", "retract", "restore", "withdraw")
 
 
 @dataclass
@@ -28,12 +31,12 @@ class StaffSource:
         ws = Workspace.open(self.settings)
         batch = Batch(feeds={STAFF_FEED})
         nodes: dict[str, NodeRecord] = {}
+        edge_rows = []
         for row in ws.execute("SELECT id, username, label, node_id, props FROM edits ORDER BY id"):
             where = f"workspace edits:{row['id']}"
             props = json.loads(row["props"])
             if row["label"] == "edge":
-                batch.edges.append(EdgeRecord(props["type"], props["source_id"], props["target_id"],
-                                              props.get("props", {}), STAFF_FEED, STAFF_FEED, where))
+                edge_rows.append((row["id"], props))
                 continue
             try:
                 spec = schema.label(row["label"])
@@ -47,7 +50,78 @@ class StaffSource:
             else:
                 rec.props.update(clean)
         batch.nodes = list(nodes.values())
+        batch.edges = [e for state in fold_edge_edits(edge_rows).values() if (e := state.record()) is not None]
         return batch
+
+
+@dataclass
+class EdgeState:
+    """Where the staff edits of one edge leave it: asserted (added) with properties, ended
+    (props["until"]), or retracted as wrong."""
+
+    type: str
+    source_id: str
+    target_id: str
+    props: dict[str, Any] = field(default_factory=dict)
+    added: bool = False
+    retracted: bool = False
+    row: int = 0  # the last edit's row, for messages
+    source: str = STAFF_FEED  # the citation: staff, or the first source of a fact put back
+    before: dict[str, Any] = field(default_factory=dict)  # the edge as it was when retracted
+
+    @property
+    def key(self) -> str:
+        return f"{self.source_id}|{self.type}|{self.target_id}"
+
+    def record(self) -> EdgeRecord | None:
+        """The record this feed gives the diff: a retraction, the staff's own properties of the
+        edge (which win, since this feed is read last), or nothing once withdrawn."""
+        where = f"workspace edits:{self.row}"
+        if self.retracted:
+            return EdgeRecord(self.type, self.source_id, self.target_id, {}, STAFF_FEED, STAFF_FEED, where,
+                              retracted=True)
+        if self.added or self.props:
+            return EdgeRecord(self.type, self.source_id, self.target_id, dict(self.props), self.source, STAFF_FEED,
+                              where)
+        return None
+
+
+def fold_edge_edits(rows: Iterable[tuple[int, dict[str, Any]]]) -> dict[str, EdgeState]:
+    """Staff edge edits (row id, body) in the order made, folded into one state per edge.
+
+    A body is {"type", "source_id", "target_id", "props", "op"}; op is one of EDGE_OPS ("add"
+    when absent, as rows written before relation edits existed): add asserts the edge with its
+    properties, end sets `until`, retract marks it wrong (keeping the edge as it was in
+    "before"), restore takes a retraction back (the edge returns as it was, cited to its first
+    source, without waiting for that source's next refresh) and withdraw takes the staff's own
+    assertion back (an admin's undo of an add).
+    """
+    out: dict[str, EdgeState] = {}
+    for row_id, body in rows:
+        op = body.get("op") or "add"
+        key = f"{body['source_id']}|{body['type']}|{body['target_id']}"
+        st = out.get(key)
+        if st is None:
+            st = out[key] = EdgeState(body["type"], body["source_id"], body["target_id"])
+        st.row = row_id
+        given = {k: v for k, v in (body.get("props") or {}).items() if v not in (None, "")}
+        if op == "add":
+            st.added, st.retracted = True, False
+            st.props.update(given)
+        elif op == "end":
+            st.props.update(given)
+        elif op == "retract":
+            st.retracted = True
+            st.before = dict(body.get("before") or {})
+        elif op == "restore":  # the retraction undone: the fact comes back as it was
+            st.retracted = False
+            if not st.added and st.before:
+                st.added = True
+                st.source = str(st.before.get("source") or STAFF_FEED)
+                st.props = {**{k: x for k, x in st.before.items() if k != "source"}, **st.props}
+        elif op == "withdraw":
+            st.added, st.retracted, st.props = False, False, {}
+    return out
 
 
 def record_edit(settings: Settings, username: str, label: str, node_id: str, props: dict) -> int:

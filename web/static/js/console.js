@@ -22,19 +22,47 @@
     return JSON.stringify(v);
   }
 
-  function fill(data) {
-    var head = table.tHead, body = table.tBodies[0];
-    head.textContent = ""; body.textContent = "";
-    var tr = head.insertRow();
-    data.columns.forEach(function (c) { var th = document.createElement("th"); th.textContent = c; tr.appendChild(th); });
-    data.rows.forEach(function (row) {
+  // Results are drawn a page at a time (10,000 rows at once made a 348,000-pixel page).
+  var pageSize = parseInt(form.getAttribute("data-page-size"), 10) || 100;
+  var pager = document.getElementById("result-pager"), pageStatus = document.getElementById("page-status");
+  var current = null, pageNo = 0;
+
+  function clearResult() {  // an error or a new run never leaves an old result on screen
+    table.tHead.textContent = ""; table.tBodies[0].textContent = "";
+    pager.hidden = true; current = null;
+    var card = document.getElementById("graph-card");
+    if (card) { card.hidden = true; document.getElementById("graph-box").textContent = ""; }
+  }
+
+  function showPage(n) {
+    var body = table.tBodies[0], rows = current.rows;
+    var pages = Math.max(1, Math.ceil(rows.length / pageSize));
+    pageNo = Math.max(0, Math.min(n, pages - 1));
+    body.textContent = "";
+    rows.slice(pageNo * pageSize, (pageNo + 1) * pageSize).forEach(function (row) {
       var r = body.insertRow();
       row.forEach(function (v) { r.insertCell().textContent = cellText(v); });
     });
+    pager.hidden = pages < 2;
+    pageStatus.textContent = form.getAttribute("data-page").replace("{from}", rows.length ? pageNo * pageSize + 1 : 0)
+      .replace("{to}", Math.min(rows.length, (pageNo + 1) * pageSize)).replace("{n}", rows.length);
+    document.getElementById("page-prev").disabled = pageNo === 0;
+    document.getElementById("page-next").disabled = pageNo >= pages - 1;
+  }
+
+  function fill(data) {
+    var head = table.tHead;
+    head.textContent = "";
+    var tr = head.insertRow();
+    data.columns.forEach(function (c) { var th = document.createElement("th"); th.textContent = c; tr.appendChild(th); });
+    current = data;
+    showPage(0);
     var text = form.getAttribute("data-rows").replace("{n}", data.rows.length).replace("{ms}", Math.round(data.elapsed_ms));
     if (data.truncated) { text += " · " + form.getAttribute("data-truncated").replace("{n}", data.rows.length); }
     status.textContent = text;
   }
+  document.getElementById("page-prev").addEventListener("click", function () { if (current) { showPage(pageNo - 1); } });
+  document.getElementById("page-next").addEventListener("click", function () { if (current) { showPage(pageNo + 1); } });
 
   function drawGraph(data) {
     var card = document.getElementById("graph-card"), box = document.getElementById("graph-box");
@@ -68,6 +96,7 @@
   function run() {
     var sent = form.elements.cypher.value;
     errorBox.hidden = true;
+    clearResult();
     status.textContent = form.getAttribute("data-running");
     fetch(form.action, {
       method: "POST", credentials: "same-origin",
@@ -81,7 +110,7 @@
         }
         fill(res.data); drawGraph(res.data); remember(sent, true, String(res.data.rows.length));
       })
-      .catch(function (e) { status.textContent = ""; errorBox.textContent = String(e); errorBox.hidden = false; });
+      .catch(function (e) { clearResult(); status.textContent = ""; errorBox.textContent = String(e); errorBox.hidden = false; });
   }
 
   document.getElementById("run").addEventListener("click", run);

@@ -30,7 +30,7 @@ __all__ = ["DEFAULT_EMBEDDER_SPEC", "EMBEDDER_NAMES", "CombinedEmbedder", "defau
 DEFAULT_EMBEDDER_SPEC = "minilm:0.2+use:0.6+lexical:0.2"
 
 #: Spec names of the single embedders.
-EMBEDDER_NAMES = ("minilm", "minilm-raw", "use", "lexical")
+EMBEDDER_NAMES = ("minilm", "minilm-raw", "minilm-int8", "use", "lexical")
 
 
 def _single(name: str) -> Embedder:
@@ -38,6 +38,8 @@ def _single(name: str) -> Embedder:
         return MiniLMEmbedder(romanise=True)
     if name == "minilm-raw":
         return MiniLMEmbedder(romanise=False)
+    if name == "minilm-int8":
+        return MiniLMEmbedder(romanise=True, int8=True)
     if name == "use":
         return USEEmbedder()
     if name == "lexical":

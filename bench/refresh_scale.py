@@ -187,13 +187,13 @@ def er_scores(settings, truth: dict[str, str]) -> tuple[float, float]:
 
 
 def timed_refresh(settings, manifest: Path, what: str) -> tuple[float, object]:
-    from ingest.sources import load_manifest
-    from jobs.refresh import run_refresh
+    """The weekly refresh as `stakegraph refresh --manifest` runs it."""
+    from jobs.tasks import refresh_manifest
 
     t0 = time.perf_counter()
-    log = run_refresh(settings, load_manifest(manifest))
+    log = refresh_manifest(settings, manifest)
     took = time.perf_counter() - t0
-    say(f"refresh with {what}: {took:.1f} s; changed {log.totals()['changed']:,}, added {log.totals()['added']:,}, "
+    say(f"refresh with {what}: {took:.1f} s ({log.status}); changed {log.totals()['changed']:,}, added {log.totals()['added']:,}, "
         f"texts re-encoded {log.timings.get('texts_encoded', '?')}; load average {load_avg()}")
     say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
     return took, log

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,53 @@ def test_load_always_loads(lexical_home, tmp_path):
     load_bundle(lexical_home, folder)
     version = current_version(lexical_home)
     assert load_bundle(lexical_home, folder).status == "ok" and current_version(lexical_home) != version
+
+
+class Versioned(BaseHTTPRequestHandler):
+    """One JSON document with an ETag; GETs are counted."""
+
+    etag = '"v1"'
+    name = "Alpha Tech"
+    gets = 0
+
+    def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+        self._head(len(self._body()))
+
+    def do_GET(self) -> None:  # noqa: N802
+        Versioned.gets += 1
+        body = self._body()
+        self._head(len(body))
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        return json.dumps({"items": [{"id": "h1", "name": self.name, "kind": "company"}]}).encode()
+
+    def _head(self, length: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("ETag", Versioned.etag)
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_http_source_with_the_same_etag_is_not_fetched_again(lexical_home, tmp_path):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Versioned)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        path = tmp_path / "sources.yaml"
+        url = f"http://127.0.0.1:{server.server_port}/orgs"
+        path.write_text(f"sources:\n  - {{name: api, kind: http, url: '{url}', records: items,\n"
+                        "     mapping: {label: Organization, id: id, fields: {name_en: name, kind: kind}}}\n", encoding="utf-8")
+        Versioned.gets = 0
+        assert refresh(lexical_home, path).status == "ok" and Versioned.gets == 1
+        assert refresh(lexical_home, path).status == "unchanged" and Versioned.gets == 1
+        Versioned.etag, Versioned.name = '"v2"', "Alpha Technologies"
+        assert refresh(lexical_home, path).status == "ok" and Versioned.gets == 2
+        assert names(lexical_home)["h1"] == "Alpha Technologies"
+    finally:
+        server.shutdown()
+        thread.join(5)

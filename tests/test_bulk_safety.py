@@ -55,11 +55,11 @@ def counts(settings) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_kill_9_at_random_points_of_the_bulk_path_never_publishes_a_part(tmp_path):
-    settings = load_settings({"home": str(tmp_path / "home"), "bulk_copy_min_rows": 1000})
+    settings = load_settings({"home": str(tmp_path / "home")})
     with open_writer(settings, purpose="seed") as w:
         w.upsert_nodes("Organization", [{"id": "seed", "name_en": "Seed", "kind": "company"}])
     version, before = current_version(settings), counts(settings)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "STAKEGRAPH_BULK_COPY_MIN_ROWS": "1000"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "STAKEGRAPH_COPY_MIN_NODES": "1000", "STAKEGRAPH_COPY_MIN_EDGES": "1000"}
     rng = random.Random(20)
     phases = ["arrow", "copy nodes", "copy edges", "publish"]
     landed: list[str] = []

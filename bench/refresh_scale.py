@@ -161,7 +161,7 @@ def load(work: Path, args: argparse.Namespace, out: dict) -> tuple[Path, object]
     init_home(settings)
 
     t0 = time.perf_counter()
-    log = run_refresh(settings, load_manifest(manifest))
+    log = run_refresh(settings, load_manifest(manifest, settings))  # as `stakegraph refresh` reads it
     full = time.perf_counter() - t0
     embed = log.timings.get("build_vectors", 0.0)
     encoded = int(log.timings.get("texts_encoded", 0) or 0)

@@ -173,3 +173,10 @@ def test_an_http_source_with_the_same_etag_is_not_fetched_again(lexical_home, tm
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def test_a_load_then_a_refresh_of_the_same_sources_skips(lexical_home, manifest):
+    """The load of a manifest (reader limits from the process) and the weekly refresh (limits from
+    the settings) see the same sources: the refresh after it has nothing to do."""
+    run_refresh(lexical_home, load_manifest(manifest))
+    assert refresh(lexical_home, manifest).status == "unchanged"

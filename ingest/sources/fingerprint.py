@@ -70,9 +70,15 @@ def source_fingerprint(source: Any) -> str | None:
     return h.hexdigest()
 
 
+#: Options left out: the CSV reader's limits come from the settings (None: the process's), and
+#: the settings are part of the run's own fingerprint (jobs.unchanged); a limit that bites
+#: rejects rows, and a run with rejected rows is never skipped.
+NOT_OPTIONS = ("limits",)
+
+
 def _options(source: Any) -> str:
-    """The source's declared options (mapping, patterns, limits...): a changed mapping reads the
-    same files into other records."""
+    """The source's declared options (mapping, patterns...): a changed mapping reads the same
+    files into other records."""
     if is_dataclass(source):
-        return repr([(f.name, getattr(source, f.name, None)) for f in fields(source) if f.repr])
-    return repr(sorted(vars(source).items()))
+        return repr([(f.name, getattr(source, f.name, None)) for f in fields(source) if f.repr and f.name not in NOT_OPTIONS])
+    return repr(sorted((k, v) for k, v in vars(source).items() if k not in NOT_OPTIONS))

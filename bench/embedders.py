@@ -24,11 +24,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from matching.cases import KINDS, TextPair, load_pairs  # noqa: E402
-from matching.embed import DEFAULT_EMBEDDER_SPEC, CombinedEmbedder, make_embedder  # noqa: E402
+from matching.embed import DEFAULT_EMBEDDER_SPEC, CombinedEmbedder, entity_text, make_embedder  # noqa: E402
+from matching.embed.models import embed_threads  # noqa: E402
 
 SPECS = [
     "minilm-raw",
     "minilm",
+    "minilm-int8",
     "use",
     "lexical",
     "minilm+lexical",
@@ -36,7 +38,63 @@ SPECS = [
     "minilm+use",
     "minilm+use+lexical",
     "minilm:0.2+use:0.6+lexical:0.2",
+    "minilm-int8:0.2+use:0.6+lexical:0.2",
+    "use:0.75+lexical:0.25",
+    "use:0.7+lexical:0.3",
+    "use:0.8+lexical:0.2",
 ]
+
+
+def entity_texts(pairs: list[TextPair], n: int) -> list[str]:
+    """Texts shaped like the refresh's (names | sectors | description, ~60-120 chars), for the
+    throughput table: the pairs themselves are single names, shorter than what a load encodes."""
+    names = list(dict.fromkeys(t for p in pairs for t in (p.a, p.b)))
+    out = []
+    for i in range(n):
+        a, b = names[i % len(names)], names[(i * 7 + 3) % len(names)]
+        out.append(entity_text([a, b], [SECTORS[i % len(SECTORS)]], f"{b} {DESCRIPTIONS[i % len(DESCRIPTIONS)]} {i}"))
+    return out
+
+
+SECTORS = ["半导体", "先进封装", "Semiconductor", "Data Technology", "新材料", "Precision Equipment"]
+DESCRIPTIONS = ["maker of ic.fab wafers and packaging services", "提供晶圆级封装和混合键合工艺服务", "commercial bank for manufacturers"]
+
+
+def throughput(specs: list[str], texts: list[str], rounds: int) -> tuple[dict[str, float], dict[str, float]]:
+    """texts/s of each spec on ``texts`` (a blend costs the sum of its parts; each part the
+    median of ``rounds`` timed passes, the parts interleaved so a load change hits them alike),
+    and of MiniLM (float and int8) with 1 and 2 torch threads."""
+    import torch
+
+    parts: dict[str, object] = {}
+    for spec in specs:
+        embedder = make_embedder(spec)
+        for part, _ in (embedder.parts if isinstance(embedder, CombinedEmbedder) else [(embedder, 1.0)]):
+            parts.setdefault(part.name, part)
+    times: dict[str, list[float]] = {name: [] for name in parts}
+    threads: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        for name, part in parts.items():
+            part.encode(texts[:32])
+            start = time.perf_counter()
+            part.encode(texts)
+            times[name].append(time.perf_counter() - start)
+        for name, part in parts.items():
+            if not name.startswith("minilm"):
+                continue
+            for n in (1, 2):
+                torch.set_num_threads(n)
+                start = time.perf_counter()
+                part.encode(texts)
+                threads.setdefault(f"{name} threads={n}", []).append(time.perf_counter() - start)
+        torch.set_num_threads(embed_threads())
+    median = {name: float(np.median(t)) for name, t in times.items()}
+    speed = {}
+    for spec in specs:
+        embedder = make_embedder(spec)
+        names = [part.name for part, _ in (embedder.parts if isinstance(embedder, CombinedEmbedder) else [(embedder, 1.0)])]
+        speed[spec] = len(texts) / sum(median[n] for n in names)
+    return speed, {k: len(texts) / float(np.median(v)) for k, v in threads.items()}
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
@@ -106,6 +164,8 @@ def main() -> None:
     parser.add_argument(
         "--pairs", default=None, help="pairs CSV (default: matching/cases/bilingual_pairs.csv)"
     )
+    parser.add_argument("--texts", type=int, default=1000, help="entity-shaped texts for the throughput table")
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes per part (median)")
     args = parser.parse_args()
     pairs = load_pairs(args.pairs) if args.pairs else load_pairs()
     texts = list(dict.fromkeys([p.a for p in pairs] + [p.b for p in pairs]))
@@ -173,12 +233,33 @@ def main() -> None:
     print()
     avg = sum(len(t) for t in texts) / len(texts)
     print(
-        f"### throughput ({len(texts)} texts, mean {avg:.0f} chars, {os.cpu_count()} cores, models preloaded; a blend costs the sum of its parts)\n"
+        f"### throughput on the pair texts ({len(texts)} texts, mean {avg:.0f} chars, one pass each, "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; a blend costs the sum of its parts)\n"
     )
     print("| embedder | dim | texts/s |")
     print("|---|---|---|")
     for spec in specs:
         print(f"| {spec} | {make_embedder(spec).dim} | {speed[spec]:,.0f} |")
+    print()
+    bulk = entity_texts(pairs, args.texts)
+    before = os.getloadavg()[0]
+    bulk_speed, thread_speed = throughput(specs, bulk, args.rounds)
+    avg = sum(len(t) for t in bulk) / len(bulk)
+    print(
+        f"### throughput on entity-shaped texts ({len(bulk)} texts, mean {avg:.0f} chars, median of {args.rounds} "
+        f"interleaved passes, embed_threads {embed_threads()}, load average {before:.1f} -> {os.getloadavg()[0]:.1f})\n"
+    )
+    print("| embedder | texts/s | ratio to the first |")
+    print("|---|---|---|")
+    first = bulk_speed[specs[0]]
+    for spec in specs:
+        mark = " (default)" if spec == DEFAULT_EMBEDDER_SPEC else ""
+        print(f"| {spec}{mark} | {bulk_speed[spec]:,.0f} | {bulk_speed[spec] / first:.2f} |")
+    print()
+    print("| MiniLM torch threads | texts/s |")
+    print("|---|---|")
+    for name, value in thread_speed.items():
+        print(f"| {name} | {value:,.0f} |")
 
 
 if __name__ == "__main__":

@@ -6,19 +6,29 @@ English news feed), relations with power-law degrees and a folder of news docume
 full load time (with and without the embedding step), refresh time with 1% of rows changed,
 entity-resolution pairwise precision/recall against the generator's truth, and peak memory.
 
-    .venv/bin/python bench/refresh_scale.py                    # 200,000 orgs, 1,000,000 relations, 20,000 docs
-    .venv/bin/python bench/refresh_scale.py --orgs 20000 --relations 100000 --docs 2000   # quick
+    .venv/bin/python bench/refresh_scale.py                # --size full: 200,000 orgs, 1,000,000 relations, 20,000 docs
+    .venv/bin/python bench/refresh_scale.py --size small   # 22k records, 100k relations, 2k docs: under 5 min idle
     .venv/bin/python bench/refresh_scale.py --keep ...; .venv/bin/python bench/refresh_scale.py --refresh-only WORK
+
+Order: the full load, a refresh with nothing changed, a refresh with 1% of the exchange rows
+changed. Progress goes to stderr; the last line of stdout is one JSON object with "records",
+"relations", "load_s", "load_no_embed_s" (the load minus its embedding step), "refresh_1pct_s",
+"refresh_0pct_s", "peak_rss_mb", "er_precision", "er_recall", "embed_texts_per_s" (texts the load
+encoded / seconds of its embedding step), and the 1-minute load average at each figure
+("load_avg_*"): the machine it runs on is often shared, so compare runs made side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
+import os
 import random
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -112,8 +122,21 @@ def pairwise(truth: dict[str, str], clusters: list[list[str]]) -> tuple[float, f
     return (tp / len(pred) if pred else 1.0), (tp / len(true_pairs) if true_pairs else 1.0)
 
 
-def load(work: Path, args: argparse.Namespace):
-    """Generate the input into work, then the full load; prints its figures and the ER scores."""
+SIZES = {"full": (200_000, 1_000_000, 20_000), "small": (20_000, 100_000, 2_000)}
+
+
+def say(text: str) -> None:
+    """Progress and figures go to stderr: stdout's last line is the JSON summary."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def load_avg() -> float:
+    """The 1-minute load average when a figure was taken: the bench machine is shared."""
+    return round(os.getloadavg()[0], 1)
+
+
+def load(work: Path, args: argparse.Namespace, out: dict) -> tuple[Path, object]:
+    """Generate the input into work, then the full load; records its figures and the ER scores."""
     from ingest.sources import load_manifest
     from jobs.refresh import run_refresh
     from jobs.tasks import init_home
@@ -123,35 +146,35 @@ def load(work: Path, args: argparse.Namespace):
     truth = generate(work / "input", args.orgs, args.relations, args.docs)
     with open(work / "truth.csv", "w", encoding="utf-8", newline="") as fh:  # for --refresh-only's ER figure
         csv.writer(fh).writerows(sorted(truth.items()))
-    print(f"generated {len(truth):,} organisation records, {args.relations:,} relations, {args.docs:,} documents "
-          f"in {time.perf_counter() - t0:.1f} s")
+    say(f"generated {len(truth):,} organisation records, {args.relations:,} relations, {args.docs:,} documents "
+        f"in {time.perf_counter() - t0:.1f} s")
+    out.update(records=len(truth), relations=args.relations)
     manifest = work / "sources.yaml"
     kinds = [f"  - {{name: {n}, kind: bundle, path: input/{n}}}" for n in ("exchange", "registry", "news")]
-    try:
-        from ingest.sources import KINDS, load_kinds
+    from ingest.sources import KINDS, load_kinds
 
-        load_kinds()
-        if "text" in KINDS:
-            kinds.append("  - {name: docs, kind: text, path: input/news_docs}")
-    except ImportError:
-        pass
+    load_kinds()
+    if "text" in KINDS:
+        kinds.append("  - {name: docs, kind: text, path: input/news_docs}")
     manifest.write_text("sources:\n" + "\n".join(kinds) + "\n", encoding="utf-8")
     settings = load_settings({"home": str(work / "home"), "embedder": args.embedder})
     init_home(settings)
 
     t0 = time.perf_counter()
-    log = run_refresh(settings, load_manifest(manifest))
+    log = run_refresh(settings, load_manifest(manifest, settings))  # as `stakegraph refresh` reads it
     full = time.perf_counter() - t0
     embed = log.timings.get("build_vectors", 0.0)
-    print(f"full load: {full:.1f} s (embedding step {embed:.1f} s; without it {full - embed:.1f} s); "
-          f"added {log.totals()['added']:,}, merges {log.merges:,}, rejected {len(log.rejected):,}")
-    print("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
-
-    print_er(settings, truth)
+    encoded = int(log.timings.get("texts_encoded", 0) or 0)
+    say(f"full load: {full:.1f} s (embedding step {embed:.1f} s, {encoded:,} texts; without it {full - embed:.1f} s); "
+        f"added {log.totals()['added']:,}, merges {log.merges:,}, rejected {len(log.rejected):,}; load average {load_avg()}")
+    say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
+    out.update(load_s=round(full, 1), load_no_embed_s=round(full - embed, 1),
+               embed_texts_per_s=round(encoded / embed, 1) if embed else None, load_avg_load=load_avg())
+    out["er_precision"], out["er_recall"] = er_scores(settings, truth)
     return manifest, settings
 
 
-def print_er(settings, truth: dict[str, str]) -> None:
+def er_scores(settings, truth: dict[str, str]) -> tuple[float, float]:
     """Pairwise precision and recall of the published graph's organisations against the truth."""
     from kg.backends import open_view
 
@@ -159,58 +182,87 @@ def print_er(settings, truth: dict[str, str]) -> None:
         clusters = [[r for r in (n.props.get("record_ids") or []) if r in truth]
                     for b in v.iter_nodes("Organization", 50_000) for n in b]
     p, r = pairwise(truth, [c for c in clusters if c])
-    print(f"entity resolution: pairwise precision {p:.3f}, recall {r:.3f}")
+    say(f"entity resolution: pairwise precision {p:.3f}, recall {r:.3f}")
+    return round(p, 4), round(r, 4)
+
+
+def timed_refresh(settings, manifest: Path, what: str) -> tuple[float, object]:
+    """The weekly refresh as `stakegraph refresh --manifest` runs it."""
+    from jobs.tasks import refresh_manifest
+
+    t0 = time.perf_counter()
+    log = refresh_manifest(settings, manifest)
+    took = time.perf_counter() - t0
+    say(f"refresh with {what}: {took:.1f} s ({log.status}); changed {log.totals()['changed']:,}, added {log.totals()['added']:,}, "
+        f"texts re-encoded {log.timings.get('texts_encoded', '?')}; load average {load_avg()}")
+    say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
+    return took, log
+
+
+def flip_one_percent(work: Path) -> None:
+    """Change the description of every 100th exchange row (each call flips the same rows back)."""
+    path = work / "input" / "exchange" / "organizations.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    old, new = ("producer of", "maker of") if any("producer of" in line for line in lines) else ("maker of", "producer of")
+    changed = [line.replace(old, new) if i % 100 == 1 else line for i, line in enumerate(lines)]
+    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--orgs", type=int, default=200_000)
-    ap.add_argument("--relations", type=int, default=1_000_000)
-    ap.add_argument("--docs", type=int, default=20_000)
+    ap.add_argument("--size", choices=sorted(SIZES), default="full",
+                    help="full: 200,000 orgs, 1,000,000 relations, 20,000 docs; small: a tenth (under 5 min idle)")
+    ap.add_argument("--orgs", type=int, help="override the size's organisations")
+    ap.add_argument("--relations", type=int, help="override the size's relations")
+    ap.add_argument("--docs", type=int, help="override the size's documents")
     ap.add_argument("--embedder", default="default", help="embedder spec for the embedding step")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--quiet", action="store_true", help="do not log each refresh step as it ends (stderr)")
     ap.add_argument("--refresh-only", metavar="WORK", type=Path,
-                    help="only the 1%%-changed refresh, against the work folder of an earlier run kept with --keep "
+                    help="only the refreshes, against the work folder of an earlier run kept with --keep "
                          "(each call flips the same 1%% of rows back and forth, so it can be repeated)")
     ap.add_argument("--load-only", action="store_true", help="stop after the full load (implies --keep)")
     args = ap.parse_args()
+    orgs, rels, docs = SIZES[args.size]
+    args.orgs, args.relations, args.docs = args.orgs or orgs, args.relations or rels, args.docs or docs
+    logging.basicConfig(format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S", stream=sys.stderr)
     if not args.quiet:
-        logging.basicConfig(format="%(asctime)s %(name)s %(message)s", datefmt="%H:%M:%S")
         logging.getLogger("stakegraph.refresh").setLevel(logging.INFO)
 
-    from ingest.sources import load_manifest
-    from jobs.refresh import run_refresh
     from kg.settings import load_settings
 
+    out: dict = dict.fromkeys(["records", "relations", "load_s", "load_no_embed_s", "refresh_1pct_s", "refresh_0pct_s",
+                               "peak_rss_mb", "er_precision", "er_recall", "embed_texts_per_s"])
     if args.refresh_only:
         work = args.refresh_only
         manifest = work / "sources.yaml"
         settings = load_settings({"home": str(work / "home"), "embedder": args.embedder})
     else:
         work = Path(tempfile.mkdtemp(prefix="stakegraph-bench-"))
-        manifest, settings = load(work, args)
+        manifest, settings = load(work, args, out)
         if args.load_only:
-            print(f"kept {work}")
+            say(f"kept {work}")
+            out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+            print(json.dumps(out))
             return
-    path = work / "input" / "exchange" / "organizations.csv"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    old, new = ("producer of", "maker of") if any("producer of" in line for line in lines) else ("maker of", "producer of")
-    step = 100
-    changed = [line.replace(old, new) if i % step == 1 else line for i, line in enumerate(lines)]
-    path.write_text("\n".join(changed) + "\n", encoding="utf-8")
-    t0 = time.perf_counter()
-    log2 = run_refresh(settings, load_manifest(manifest))
-    print(f"refresh with 1% changed: {time.perf_counter() - t0:.1f} s; changed {log2.totals()['changed']:,}, "
-          f"added {log2.totals()['added']:,}, texts re-encoded {log2.timings.get('texts_encoded', '?')}")
-    print("  steps: " + ", ".join(f"{k} {v}" for k, v in log2.timings.items()))
+    out["refresh_0pct_s"] = round(timed_refresh(settings, manifest, "nothing changed")[0], 1)
+    out["load_avg_0pct"] = load_avg()
+    flip_one_percent(work)
+    out["refresh_1pct_s"] = round(timed_refresh(settings, manifest, "1% changed")[0], 1)
+    out["load_avg_1pct"] = load_avg()
     if (work / "truth.csv").exists():
         with open(work / "truth.csv", encoding="utf-8", newline="") as fh:
-            print_er(settings, dict(csv.reader(fh)))
-    scope = " (this refresh only)" if args.refresh_only else ""
-    print(f"peak memory (RSS){scope}: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    if not args.keep and not args.refresh_only:
+            truth = dict(csv.reader(fh))
+        out["records"] = out["records"] or len(truth)
+        out["er_precision"], out["er_recall"] = er_scores(settings, truth)
+    scope = " (these refreshes only)" if args.refresh_only else ""
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    say(f"peak memory (RSS){scope}: {out['peak_rss_mb']} MiB")
+    if args.keep:
+        say(f"kept {work}")
+    elif not args.refresh_only:
         shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

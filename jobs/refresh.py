@@ -9,6 +9,7 @@ floors below (ingest/ for the records, matching/ for derived data); this module 
 from __future__ import annotations
 
 import gc
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from ingest.runs import new_run_id, save_run
 from ingest.sources.registry import Source
 from ingest.sources.staff_source import StaffSource
 from jobs.derive import DERIVE_STEPS
+from jobs.unchanged import INPUTS_FILE, run_inputs, unchanged_since_last_run
 from kg.backends import open_writer
 from kg.changelog import ChangeLog
 from kg.gcpause import gc_paused
@@ -61,12 +63,29 @@ def run_refresh(
     steps: Sequence[Step] | None = None,
     derive: Sequence[Step] | None = None,
     wait_s: float = 0,
+    skip_unchanged: bool = False,
 ) -> ChangeLog:
-    """Run every source, then resolution, then the diff and write, then derived data."""
+    """Run every source, then resolution, then the diff and write, then derived data.
+
+    With `skip_unchanged` (the weekly `refresh`; `load DIR` always loads) and the default steps,
+    a run whose inputs all equal those of the run that wrote the published graph (jobs.unchanged)
+    reads nothing and publishes nothing: its run record says every source was seen complete and
+    unchanged. Every run with the default steps records its inputs for the next one."""
     schema = load_schema()
     run_id = new_run_id()
     sources = [*sources, StaffSource(settings)]  # last, so staff values are applied over the sources
     changelog = ChangeLog(run_id, time.strftime("%Y-%m-%dT%H:%M:%S"))
+    default = steps is None and derive is None
+    t0 = time.perf_counter()
+    inputs = run_inputs(settings, schema, sources) if default else None  # taken before any source is read
+    changelog.timings["check_inputs"] = round(time.perf_counter() - t0, 3)
+    if skip_unchanged and inputs is not None and unchanged_since_last_run(settings, inputs):
+        changelog.feeds = sorted(s.name for s in sources)
+        changelog.status = "unchanged"
+        changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
+        log.info("no source, edit, setting or code changed since the published graph was built: nothing to do")
+        save_run(settings, changelog)
+        return changelog
     batch = Batch()
     for source in progress(sources, "reading sources", unit="source"):
         t0 = time.perf_counter()
@@ -99,5 +118,18 @@ def run_refresh(
         changelog.status = "ok" if not batch.rejected else "ok, with rejected rows"
         changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
         (writer.data_dir / "last_run.json").write_text(changelog.to_json(), encoding="utf-8")
+        _record_inputs(writer.data_dir, inputs, batch, sources)
     save_run(settings, changelog)
     return changelog
+
+
+def _record_inputs(folder, inputs: dict | None, batch: Batch, sources: Sequence[Source]) -> None:
+    """Keep the fingerprints with the graph when this run read everything: every source complete
+    and no row rejected. Otherwise remove the copy inherited from the previous version, so the
+    next run reads everything again (it retries what failed and reports what was rejected)."""
+    path = folder / INPUTS_FILE
+    complete = inputs is not None and not batch.rejected and {s.name for s in sources} <= batch.feeds
+    if complete:
+        path.write_text(json.dumps(inputs, sort_keys=True), encoding="utf-8")
+    else:
+        path.unlink(missing_ok=True)

@@ -50,8 +50,9 @@ def load_bundle(settings: Settings, folder: str | Path, *, strict: bool = False,
 
 
 def refresh_manifest(settings: Settings, manifest: str | Path | None = None, *, strict: bool = False) -> ChangeLog:
-    """The weekly refresh: every source the manifest declares (default data/sources.yaml)."""
-    return run_refresh(settings, load_manifest(manifest, settings), strict=strict)
+    """The weekly refresh: every source the manifest declares (default data/sources.yaml); nothing
+    is read or written when no input changed since the published graph was built (jobs.unchanged)."""
+    return run_refresh(settings, load_manifest(manifest, settings), strict=strict, skip_unchanged=True)
 
 
 def apply_staff_edits(settings: Settings, wait_s: float = 600) -> ChangeLog:

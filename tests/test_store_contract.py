@@ -257,7 +257,7 @@ def test_views_in_threads(settings):
 
 
 def _bulk(settings, threshold):
-    return settings.replace(bulk_copy_min_rows=threshold)
+    return settings.replace(bulk_copy_min_rows=threshold, copy_min_nodes=threshold, copy_min_edges=threshold)
 
 
 def _org_rows(prefix, n):
@@ -276,7 +276,8 @@ def _edge_rows(ids, n):
 
 @pytest.mark.parametrize("threshold", [1, 10_000], ids=["bulk", "unwind"])
 def test_create_nodes_and_edges(settings, threshold):
-    """create_* write new rows; on ladybug a batch at or above bulk_copy_min_rows goes through COPY."""
+    """create_* write new rows; on ladybug a batch at or above copy_min_nodes / copy_min_edges goes
+    through COPY (on Neo4j, bulk_copy_min_rows: CREATE)."""
     s = _bulk(settings, threshold)
     with open_writer(s) as w:
         assert w.create_nodes("Organization", _org_rows("n", 30)) == 30

@@ -58,6 +58,26 @@ class HttpSource:
         if paging.get("style") == "offset" and not paging.get("size"):
             raise ManifestError(f"source {self.name}: offset paging needs paging.size")
 
+    def fingerprint(self) -> str | None:
+        """The resource's ETag or Last-Modified from a HEAD request, with the source's options:
+        the refresh skips the read when they are what the last complete run saw
+        (ingest.sources.fingerprint). None, so always read, for a paged API (one header does not
+        vouch for the other pages), a server that sends neither header, or any error (the read
+        then reports it)."""
+        if self.paging is not None:
+            return None
+        params = {k: os.path.expandvars(str(v)) for k, v in self.params.items()}
+        headers = {k: os.path.expandvars(str(v)) for k, v in self.headers.items()}
+        try:
+            resp = requests.head(self.url, params=params, headers=headers, timeout=self.timeout, allow_redirects=True)
+        except requests.RequestException:
+            return None
+        validator = resp.headers.get("ETag") or resp.headers.get("Last-Modified")
+        if resp.status_code >= 400 or not validator:
+            return None
+        options = repr((self.url, sorted(self.params.items()), self.mapping, self.records))
+        return f"{validator}|{options}"
+
     def read(self, schema: Schema) -> Batch:
         batch = Batch()
         session = requests.Session()

@@ -6,10 +6,13 @@ two-MATCH form `MATCH (a {id}) MATCH (b {id}) MERGE (a)-[]->(b)`, measured ~57k 
 where the comma form `MATCH (a), (b)` was over 100x slower.
 
 Rows the refresh already knows are new (`create_nodes`, `create_edges`) go, in batches of at least
-the `bulk_copy_min_rows` setting, through `COPY <table> FROM <pyarrow table>` instead: a CREATE
-with a dozen SET clauses per edge ran at 1-2k edges/s on a million edges, COPY at tens of
-thousands. COPY writes inside the writer's private copy like every other write, so a killed
-writer still publishes nothing.
+the `copy_min_nodes` / `copy_min_edges` settings, through `COPY <table> FROM <pyarrow table>`
+instead: a CREATE with a dozen SET clauses per edge ran at 1-2k edges/s on a million edges, COPY at
+tens of thousands. COPY has a fixed cost per statement, so the thresholds sit where the two paths
+cross (bench/bulk_copy.py: a few hundred nodes, ~1,300 edges; they were 5,000, which sent a
+first load's smaller tables, the documents and several relationship types, down the slow path).
+COPY writes inside the writer's private copy like every other write, so a killed writer still
+publishes nothing (tests/test_bulk_safety.py kills it at random points of this path).
 """
 
 from __future__ import annotations
@@ -309,7 +312,7 @@ class LadybugWriter(LadybugView, GraphWriter):
         then goes through upsert_nodes, so the result is an upsert either way.
         """
         self.schema.label(label)
-        if len(rows) < self._settings.bulk_copy_min_rows:
+        if len(rows) < self._settings.copy_min_nodes:
             return self.upsert_nodes(label, rows)
         table = self._arrow_table(label, rows, ())
         if table is None:
@@ -337,7 +340,7 @@ class LadybugWriter(LadybugView, GraphWriter):
         canon = canonical_rows(self.schema, rel_type, rows)
         cols = self.schema.edge_columns()
         for (a, b), group in self._by_end_labels(rel_type, canon).items():
-            if bulk and len(group) >= self._settings.bulk_copy_min_rows:
+            if bulk and len(group) >= self._settings.copy_min_edges:
                 table = self._arrow_table(rel_type, group, ("source_id", "target_id"))
                 if table is not None:
                     self._copy(f"COPY {rel_type} FROM $rows (from='{a}', to='{b}')", table)

@@ -46,7 +46,7 @@ def link_places(ctx: Context) -> None:
     seen: set[tuple[str, str]] = set()
     located: dict[tuple[Any, ...], str | None] = {}  # a city is written the same way by thousands of rows
     for rec in ctx.batch.nodes:
-        cells = [rec.props.get(k) for k in ("city", "province", "country")]
+        cells = [rec.props.get(k) for k in ("city", "province", "country", "district")]
         if rec.label == "Region" or not any(cells):
             continue
         where = tuple(cells)
@@ -64,6 +64,8 @@ def link_places(ctx: Context) -> None:
 
 
 NAME_PROPS = ("name_zh", "name_en")
+CODE_PROPS = {"stock_code": "stock_codes"}  # single code -> the list a second code goes to
+STAMPED = ("evidence_tier", "as_of")  # provenance a source's manifest entry stamps on its records
 
 
 def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema, label: str, node_id: str = "") -> dict[str, Any]:
@@ -71,18 +73,30 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
 
     A record merged in under another id (entity resolution) does not replace the entity's names:
     its names become aliases, so every name stays searchable and the display name stays stable.
+    A later record of the same id (another list naming the same stock code) does replace a name,
+    and the name it replaces becomes an alias: the manifest's order says which name is shown.
     """
     spec = schema.label(label).props
-    merged = {k: v for k, v in old.items() if k in spec}
+    merged = {k: v for k, v in old.items() if k in spec or k in STAMPED}
     extra = json.loads(old.get("extra") or "{}")
     for rec in sorted(records, key=lambda r: r.id != node_id):  # the entity's own records first
         for k, v in rec.props.items():
             if v in (None, "", []):
                 continue
-            if k in NAME_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
-                if "aliases" in spec:
-                    merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), v]))
+            if k not in spec and k in schema.provenance:  # the source's evidence tier and date
+                merged[k] = v
                 continue
+            if k in CODE_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
+                plural = CODE_PROPS[k]  # a merged-in record's code joins the entity's other codes
+                if plural in spec:
+                    merged[plural] = list(dict.fromkeys([*(merged.get(plural) or []), v]))
+                continue
+            if k in NAME_PROPS and merged.get(k) and merged[k] != v:
+                if "aliases" in spec:  # the name not shown stays an alias, whichever record gave it
+                    kept = v if rec.id != node_id else merged[k]
+                    merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), kept]))
+                if rec.id != node_id:
+                    continue
             if spec[k].type == "string[]":
                 merged[k] = list(dict.fromkeys([*(merged.get(k) or []), *v]))
             else:
@@ -106,6 +120,10 @@ def write_nodes(ctx: Context) -> None:
         from_sources = [r for r in records if r.feed != STAFF_FEED]
         base = {} if node_id in ctx.rebuild else old_props
         merged = _merge_props(from_sources, base, ctx.schema, label, node_id)
+        if node_id in ctx.rebuild:  # a split: what only the records that left gave is cleared
+            spec = ctx.schema.label(label).props
+            merged.update({k: [] if spec[k].type == "string[]" else None for k in old_props
+                           if k in spec and k not in merged and spec[k].hashed and not spec[k].doc.startswith("derived")})
         staff_values: dict[str, Any] = {}
         for rec in records:
             if rec.feed == STAFF_FEED:

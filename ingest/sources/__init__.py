@@ -49,17 +49,47 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
             raise ManifestError(f"{path}: source #{i}: a unique name is required (got {name!r})")
         if kind not in KINDS:
             raise ManifestError(f"{path}: source {name}: unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
-        options = {k: v for k, v in entry.items() if k not in ("name", "kind")}
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "tier", "as_of")}
+        tier = entry.get("tier", DEFAULT_TIER)
+        if tier not in TIERS:
+            raise ManifestError(f"{path}: source {name}: unknown tier {tier!r}; known: {', '.join(TIERS)}")
         if "path" in options:
             options["path"] = (path.parent / options["path"]).resolve()
         if kind in CSV_KINDS:
             options["limits"] = limits
         try:
-            sources.append(KINDS[kind](name, **options))
+            sources.append(stamped(KINDS[kind](name, **options), tier, entry.get("as_of")))
         except TypeError as exc:
             raise ManifestError(f"{path}: source {name}: {exc}") from None
         names.add(name)
     return sources
+
+
+TIERS = ("official", "curated", "extracted", "illustrative")
+DEFAULT_TIER = "curated"  # a source that declares none, and a bundle loaded without a manifest
+
+
+def stamped(source: Source, tier: str, as_of: Any = None) -> Source:
+    """The source, its records stamped with the evidence tier its manifest entry declares and
+    the date its facts describe (`as_of`: "2018" for board roles of about 2018, a list's
+    snapshot date). A row's own value wins. Curated is the default and is not stamped: a fact
+    without a tier reads as curated. The reader stays the same object and kind."""
+    source.tier = tier  # type: ignore[attr-defined]
+    stamp = {k: v for k, v in (("evidence_tier", tier if tier != DEFAULT_TIER else None),
+                               ("as_of", str(as_of) if as_of not in (None, "") else None)) if v}
+    if not stamp:
+        return source
+    read = source.read
+
+    def read_stamped(schema):
+        batch = read(schema)
+        for rec in (*batch.nodes, *batch.edges):
+            for key, value in stamp.items():
+                rec.props.setdefault(key, value)
+        return batch
+
+    source.read = read_stamped  # type: ignore[method-assign]
+    return source
 
 
 def load_kinds() -> None:

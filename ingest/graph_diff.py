@@ -79,9 +79,14 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
     spec = schema.label(label).props
     merged = {k: v for k, v in old.items() if k in spec or k in STAMPED}
     extra = json.loads(old.get("extra") or "{}")
+    offered: dict[str, list[Any]] = defaultdict(list)  # names of the entity's own records, in order
     for rec in sorted(records, key=lambda r: r.id != node_id):  # the entity's own records first
         for k, v in rec.props.items():
             if v in (None, "", []):
+                continue
+            if k in NAME_PROPS and rec.id == node_id:
+                offered[k].append(v)
+                merged[k] = v
                 continue
             if k not in spec and k in schema.provenance:  # the source's evidence tier and date
                 merged[k] = v
@@ -92,16 +97,19 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
                     merged[plural] = list(dict.fromkeys([*(merged.get(plural) or []), v]))
                 continue
             if k in NAME_PROPS and merged.get(k) and merged[k] != v:
-                if "aliases" in spec:  # the name not shown stays an alias, whichever record gave it
-                    kept = v if rec.id != node_id else merged[k]
-                    merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), kept]))
-                if rec.id != node_id:
-                    continue
+                if "aliases" in spec:
+                    merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), v]))
+                continue
             if spec[k].type == "string[]":
                 merged[k] = list(dict.fromkeys([*(merged.get(k) or []), *v]))
             else:
                 merged[k] = v
         extra.update(rec.extra)
+    if "aliases" in spec:  # a name not shown stays an alias: another list's, or the one a source had before
+        shown = {merged.get(k) for k in NAME_PROPS}
+        others = [n for k in NAME_PROPS for n in [*offered[k], old.get(k)] if n and n not in shown]
+        if others:
+            merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), *others]))
     merged["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
     return merged
 

@@ -21,7 +21,7 @@ from ingest.sources import DEFAULT_MANIFEST, load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ROOT / "data" / "sources"
-FULLWIDTH = re.compile("[\u3000\uff01-\uff5e]")
+FULLWIDTH = re.compile("[\u3000\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")  # letters, digits, the wide space
 STATUS = re.compile(r"^(S?\*?ST|PT)[\u4e00-\u9fff]")
 A_SHARE_CODE = re.compile(r"^\d{6}\.(SH|SZ|BJ)$")
 
@@ -82,12 +82,13 @@ def test_the_starter_graph_is_the_size_the_issue_asks(graph: Any) -> None:
 
 
 def test_one_node_per_stock_code_each_one_normalised_code(graph: Any) -> None:
-    rows = _rows(graph, "MATCH (o:Organization) WHERE o.kind = 'listed_company' RETURN o.id, o.stock_code")
+    rows = _rows(graph, "MATCH (o:Organization) WHERE o.stock_code IS NOT NULL RETURN o.id, o.stock_code")
     codes = Counter(code for _, code in rows)
     assert [c for c, n in codes.items() if n > 1] == []
-    assert [(i, c) for i, c in rows if not A_SHARE_CODE.match(c or "")] == []
+    a_shares = _rows(graph, "MATCH (o:Organization) WHERE o.id STARTS WITH 'stock-' RETURN o.id, o.stock_code")
+    assert [(i, c) for i, c in a_shares if not A_SHARE_CODE.match(c or "") or c[:6] != i[6:]] == []
     # every A-share of the list is one node with its code; its B share (if any) is among its codes
-    assert {f"stock-{r['symbol']}" for r in _csv(SOURCES / "a_share_stock_basic" / "stock_basic.csv")} <= {i for i, _ in rows}
+    assert {f"stock-{r['symbol']}" for r in _csv(SOURCES / "a_share_stock_basic" / "stock_basic.csv")} <= {i for i, _ in a_shares}
     vanke = _rows(graph, "MATCH (o:Organization {id: 'stock-000037'}) RETURN o.stock_code, o.stock_codes, o.merged_ids")
     assert vanke == [["000037.SZ", ["200037.SZ"], ["stock-200037"]]]
     zpmc = _rows(graph, "MATCH (o:Organization {id: 'stock-600320'}) RETURN o.stock_code, o.stock_codes")
@@ -106,11 +107,11 @@ def test_quirks_are_normalised_and_reported(graph: Any, starter: Any) -> None:
     assert (name_zh, name_en) == ("万科企业股份有限公司", "CHINA VANKE CO., LTD.") and "万科A" in aliases
     assert '"shares_a": "9724196533"' in extra  # '9,724,196,533' in the export
     names = _rows(graph, "MATCH (o:Organization) RETURN o.id, o.name_zh, o.name_en, o.aliases")
-    bad = [(i, n) for i, zh, en, al in names for n in [zh, en, *(al or [])]
-           if n and (FULLWIDTH.search(n) or STATUS.match(n) or "  " in n)]
+    bad = [(i, n) for i, zh, en, al in names for n in [zh, en, *(al or [])] if n and (FULLWIDTH.search(n) or "  " in n)]
     assert bad == []
-    st = _rows(graph, "MATCH (o:Organization {id: 'stock-000004'}) RETURN o.name_zh, o.extra")[0]
-    assert not st[0].startswith("*ST") and '"status": "*ST"' in st[1]
+    assert [(i, zh) for i, zh, _, _ in names if zh and STATUS.match(zh)] == []  # shown without the status
+    st = _rows(graph, "MATCH (o:Organization {id: 'stock-000004'}) RETURN o.name_zh, o.aliases, o.extra")[0]
+    assert st[0] == "深圳国华网安科技股份有限公司" and {"国华", "*ST国华"} <= set(st[1]) and '"status": "*ST"' in st[2]
     rules = {(n["source"], n["rule"]) for n in starter[1].normalised}
     assert {("szse-list", "fullwidth"), ("szse-list", "spaces"), ("a-share-list", "status_prefix"),
             ("szse-list", "thousands_separator"), ("stock-kg-companies", "leading_zeros"),
@@ -144,7 +145,9 @@ def test_every_company_has_its_places_and_an_industry(graph: Any) -> None:
     unplaced = _rows(graph, "MATCH (o:Organization) WHERE NOT (o)-[:LOCATED_IN]->(:Region) RETURN count(o)")
     assert unplaced == [[0]]
     vanke = _rows(graph, "MATCH (:Organization {id: 'stock-000002'})-[:LOCATED_IN]->(r:Region) RETURN r.level, r.name_zh")
-    assert ["district", "盐田区"] in vanke and ["province", "广东省"] in vanke
+    assert ["district", "盐田区"] in vanke  # from the registered address; PART_OF 深圳市, PART_OF 广东省
+    assert _rows(graph, "MATCH (:Region {name_zh: '盐田区'})-[:PART_OF]->(c:Region)-[:PART_OF]->(p:Region) "
+                        "RETURN c.name_zh, p.name_zh") == [["深圳市", "广东省"]]
     bank = _rows(graph, "MATCH (:Organization {id: 'stock-000001'})-[:ACTIVE_IN]->(s:Sector) RETURN s.id")
     assert ["other.finance.banks"] in bank
     untagged = _rows(graph, "MATCH (o:Organization) WHERE o.kind = 'listed_company' AND NOT (o)-[:ACTIVE_IN]->(:Sector) "

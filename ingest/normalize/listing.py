@@ -22,7 +22,7 @@ import unicodedata
 
 from ingest.normalize.codes import CodeError, normalize_stock_code
 
-__all__ = ["a_share_number", "clean_text", "number", "person_name", "short_name", "stock_status"]
+__all__ = ["a_share_number", "clean_text", "listed_name", "number", "person_name", "short_name", "stock_status"]
 
 Result = tuple[str, tuple[str, ...]]
 
@@ -58,6 +58,14 @@ def short_name(text: str) -> Result:
         if bare != out and bare:
             out, rules = bare, (*rules, rule)
     return out, rules
+
+
+def listed_name(text: str) -> Result:
+    """A short name as the exchange lists it today, markers kept ('*ST国华': how traders and
+    news write it while the warning lasts), only in ASCII letters and without spaces."""
+    out, rules = _fullwidth(text)
+    squeezed = SPACES.sub("", out)
+    return squeezed, (*rules, "spaces") if squeezed != out else rules
 
 
 def stock_status(text: str) -> Result:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -85,17 +85,21 @@ def resolve_entities(ctx: Context) -> None:
 def merges_by_sources(ctx: Context) -> dict[str, int]:
     """How many entities each pair of sources (manifest feeds) joined, and how: by the same id
     (a strong key the mappings turn into ids, e.g. stock-000001 from three lists) or by
-    resolution (different ids found to be one organisation)."""
-    ids_of: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    resolution (an id found to be the same organisation as another id: a B share and its A
+    share, a university's English and Chinese entries); a source may pair with itself."""
+    feeds_of: dict[str, set[str]] = defaultdict(set)
     for rec in ctx.batch.nodes:
         if rec.feed != STAFF_FEED:
-            ids_of[ctx.redirects.get(rec.id, rec.id)][rec.feed].add(rec.id)
-    pairs: Counter[str] = Counter()
-    for feeds in ids_of.values():
+            feeds_of[rec.id].add(rec.feed)
+    joined: dict[str, set[str]] = defaultdict(set)
+    for node_id, feeds in feeds_of.items():
         for a, b in combinations(sorted(feeds), 2):
-            how = "same id" if feeds[a] & feeds[b] else "resolved"
-            pairs[f"{a} + {b} ({how})"] += 1
-    return dict(sorted(pairs.items()))
+            joined[f"{a} + {b} (same id)"].add(ctx.redirects.get(node_id, node_id))
+    for member, survivor in ctx.redirects.items():
+        for a in feeds_of.get(member, ()):
+            for b in feeds_of.get(survivor, ()):
+                joined[f"{min(a, b)} + {max(a, b)} (resolved)"].add(survivor)
+    return {pair: len(ids) for pair, ids in sorted(joined.items())}
 
 
 def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]) -> list[Decision]:

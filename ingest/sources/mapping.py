@@ -68,6 +68,7 @@ FILTERS: dict[str, Callable[[str], str]] = {
 # each change is counted per source, field and rule in the run log (Batch.normalised).
 NORMALISERS: dict[str, Callable[[str], listing.Result]] = {
     "short_name": listing.short_name,
+    "listed_name": listing.listed_name,
     "stock_status": listing.stock_status,
     "clean_text": listing.clean_text,
     "number": listing.number,

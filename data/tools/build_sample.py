@@ -28,6 +28,9 @@ from pypinyin import lazy_pinyin
 ROOT = Path(__file__).resolve().parents[2]
 CURATED = ROOT / "data" / "curated"
 DIVISIONS = ROOT / "data" / "sources" / "cn_divisions" / "adcodes.csv"
+# The county-level divisions (and the cities the taxonomy lacks) as Regions: a source of the starter
+# graph (data/sources.yaml), not of the taxonomy, so the sample keeps its small region tree.
+DIVISION_REGIONS = ROOT / "data" / "sources" / "cn_divisions" / "regions.csv"
 
 ORG_COLUMNS = ["id", "name_zh", "name_en", "aliases", "kind", "stock_code", "credit_code", "sectors", "city",
                "province", "country", "description", "website", "source"]
@@ -285,7 +288,6 @@ def build_regions(base: list[dict[str, str]], places: Iterable[tuple[str, str]])
                      "aliases": join_cell([key, plain, f"{name_en} City"], [name_zh, name_en]),
                      "source": f"{SOURCE_SZSE} (city names); English by pypinyin"})
         known[key].add(region_id)
-    rows += division_rows(rows, read_rows(DIVISIONS))
     ids = [r["id"] for r in rows]
     problems += [f"regions: duplicate id {i}" for i in sorted({i for i in ids if ids.count(i) > 1})]
     return rows, problems
@@ -300,8 +302,8 @@ DISTRICT_SUFFIXES = (("自治县", "County"), ("自治旗", "Banner"), ("林区"
 
 def division_rows(rows: list[dict[str, str]], divisions: list[dict[str, str]]) -> list[dict[str, str]]:
     """Every county-level division of GB/T 2260 (districts, counties, county-level cities) and
-    the prefecture-level cities the other rows lack, so the district an address names has a
-    region. Parents come from the code (320214 新吴区 is in 320200 无锡市 in 320000 江苏省);
+    the prefecture-level cities the taxonomy lacks, so the district an address names has a
+    region (data/sources/cn_divisions/regions.csv, read by the default manifest). Parents come from the code (320214 新吴区 is in 320200 无锡市 in 320000 江苏省);
     rows that exist already (the curated Wuxi districts) are kept as curated."""
     source = "cn_divisions (cpca 0.5.5 adcodes: GB/T 2260 division codes); English by pypinyin"
     names = {r["adcode"][:6]: r["name"] for r in divisions}
@@ -399,6 +401,8 @@ def build(shared_dir: Path, out: Path, taxonomy: Path) -> list[str]:
     if problems:
         return problems
     write_rows(taxonomy / "regions.csv", REGION_COLUMNS, regions, ["id"])
+    divisions = division_rows(regions, read_rows(DIVISIONS))
+    write_rows(DIVISION_REGIONS, REGION_COLUMNS, divisions, ["id"])
     write_rows(out / "organizations.csv", ORG_COLUMNS, orgs, ["id"])
     write_rows(out / "people.csv", PEOPLE_COLUMNS, people, ["id"])
     write_rows(out / "projects.csv", PROJECT_COLUMNS, projects, ["id"])

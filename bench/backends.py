@@ -3,7 +3,7 @@
 Generates bench/refresh_scale.py's input (organisation records from three overlapping sources
 with bilingual names, power-law relations), then for each backend: a full load, a refresh with
 1% of the rows changed, one recommendation (p50/p95 over several targets, after a warm-up) and
-a 2-hop neighbourhood count (p50/p95). The sample manifest (data/sources.yaml) is loaded too.
+a 2-hop neighbourhood count (p50/p95). The sample manifest (data/sample.yaml) is loaded too.
 Neo4j is a server of its own, started through .ci/neo4j/neo4j.sh with the heap and page cache
 given here and the full JIT; its sizes and resident memory are printed. The last line of
 stdout is one JSON object with every figure.
@@ -131,7 +131,7 @@ def run_sample(settings) -> dict:
 
     init_home(settings)
     t0 = time.perf_counter()
-    log = run_refresh(settings, load_manifest(ROOT / "data" / "sources.yaml"))
+    log = run_refresh(settings, load_manifest(ROOT / "data" / "sample.yaml"))
     return {"full_load_s": round(time.perf_counter() - t0, 1), "added": log.totals()["added"]}
 
 

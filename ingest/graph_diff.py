@@ -3,8 +3,7 @@
 In order (jobs/refresh.py lists them): `snapshot` reads the graph's nodes once, resolution merges
 records (ingest.resolve), `link_places` turns city / province cells into LOCATED_IN edges,
 `write_nodes` and `write_edges` write what was added or changed (unchanged facts only get
-last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted but the edges
-staff retracted as wrong.
+last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted.
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ def link_places(ctx: Context) -> None:
     seen: set[tuple[str, str]] = set()
     located: dict[tuple[Any, ...], str | None] = {}  # a city is written the same way by thousands of rows
     for rec in ctx.batch.nodes:
-        cells = [rec.props.get(k) for k in ("city", "province", "country")]
+        cells = [rec.props.get(k) for k in ("city", "province", "country", "district")]
         if rec.label == "Region" or not any(cells):
             continue
         where = tuple(cells)
@@ -65,6 +64,8 @@ def link_places(ctx: Context) -> None:
 
 
 NAME_PROPS = ("name_zh", "name_en")
+CODE_PROPS = {"stock_code": "stock_codes"}  # single code -> the list a second code goes to
+STAMPED = ("evidence_tier", "as_of")  # provenance a source's manifest entry stamps on its records
 
 
 def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema, label: str, node_id: str = "") -> dict[str, Any]:
@@ -72,18 +73,30 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
 
     A record merged in under another id (entity resolution) does not replace the entity's names:
     its names become aliases, so every name stays searchable and the display name stays stable.
+    A later record of the same id (another list naming the same stock code) does replace a name,
+    and the name it replaces becomes an alias: the manifest's order says which name is shown.
     """
     spec = schema.label(label).props
-    merged = {k: v for k, v in old.items() if k in spec or k == "evidence_tier"}
+    merged = {k: v for k, v in old.items() if k in spec or k in STAMPED}
     extra = json.loads(old.get("extra") or "{}")
+    offered: dict[str, list[Any]] = defaultdict(list)  # names of the entity's own records, in order
     for rec in sorted(records, key=lambda r: r.id != node_id):  # the entity's own records first
         for k, v in rec.props.items():
             if v in (None, "", []):
                 continue
-            if k not in spec and k in schema.provenance:  # the source's evidence tier
+            if k in NAME_PROPS and rec.id == node_id:
+                offered[k].append(v)
                 merged[k] = v
                 continue
-            if k in NAME_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
+            if k not in spec and k in schema.provenance:  # the source's evidence tier and date
+                merged[k] = v
+                continue
+            if k in CODE_PROPS and rec.id != node_id and merged.get(k) and merged[k] != v:
+                plural = CODE_PROPS[k]  # a merged-in record's code joins the entity's other codes
+                if plural in spec:
+                    merged[plural] = list(dict.fromkeys([*(merged.get(plural) or []), v]))
+                continue
+            if k in NAME_PROPS and merged.get(k) and merged[k] != v:
                 if "aliases" in spec:
                     merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), v]))
                 continue
@@ -92,6 +105,11 @@ def _merge_props(records: list[NodeRecord], old: dict[str, Any], schema: Schema,
             else:
                 merged[k] = v
         extra.update(rec.extra)
+    if "aliases" in spec:  # a name not shown stays an alias: another list's, or the one a source had before
+        shown = {merged.get(k) for k in NAME_PROPS}
+        others = [n for k in NAME_PROPS for n in [*offered[k], old.get(k)] if n and n not in shown]
+        if others:
+            merged["aliases"] = list(dict.fromkeys([*(merged.get("aliases") or []), *others]))
     merged["extra"] = json.dumps(extra, sort_keys=True, ensure_ascii=False) if extra else None
     return merged
 
@@ -110,6 +128,10 @@ def write_nodes(ctx: Context) -> None:
         from_sources = [r for r in records if r.feed != STAFF_FEED]
         base = {} if node_id in ctx.rebuild else old_props
         merged = _merge_props(from_sources, base, ctx.schema, label, node_id)
+        if node_id in ctx.rebuild:  # a split: what only the records that left gave is cleared
+            spec = ctx.schema.label(label).props
+            merged.update({k: [] if spec[k].type == "string[]" else None for k in old_props
+                           if k in spec and k not in merged and spec[k].hashed and not spec[k].doc.startswith("derived")})
         staff_values: dict[str, Any] = {}
         for rec in records:
             if rec.feed == STAFF_FEED:
@@ -163,11 +185,8 @@ def write_nodes(ctx: Context) -> None:
 def write_edges(ctx: Context) -> None:
     """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
     existing = ctx.read_edges()
-    retracted = _retracted_keys(ctx)
     merged: dict[str, dict[str, Any]] = {}
     for rec in ctx.batch.edges:
-        if rec.retracted:
-            continue
         s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
         file, _, row = rec.where.partition(":")
         row_no = int(row.split(" ")[0]) if row[:1].isdigit() else 0
@@ -184,8 +203,6 @@ def write_edges(ctx: Context) -> None:
         if rel.symmetric and t < s:
             s, t = t, s
         key = f"{s}|{rec.type}|{t}"
-        if key in retracted:  # staff said the fact is wrong: no source brings it back
-            continue
         cur = merged.get(key)
         if cur is None:
             cur = merged[key] = {"type": rec.type, "source_id": s, "target_id": t, "props": {}, "sources": set(), "feeds": set(), "extra": {}}
@@ -226,35 +243,6 @@ def write_edges(ctx: Context) -> None:
         ctx.writer.create_edges(rel_type, rows)  # diffed above: known not to exist yet
     for rel_type, rows in rows_by_type.items():
         ctx.writer.upsert_edges(rel_type, rows)
-    _delete_retracted(ctx, retracted)
-
-
-def _retracted_keys(ctx: Context) -> set[str]:
-    """Keys of the edges staff retracted, with merged ends redirected and symmetric ends ordered
-    as write_edges orders them."""
-    out = set()
-    for rec in ctx.batch.edges:
-        if not rec.retracted or rec.type not in ctx.schema.relationships:
-            continue
-        s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
-        if ctx.schema.relationships[rec.type].symmetric and t < s:
-            s, t = t, s
-        out.add(f"{s}|{rec.type}|{t}")
-    return out
-
-
-def _delete_retracted(ctx: Context, retracted: set[str]) -> None:
-    """Retracted edges leave the graph (the workspace keeps who retracted them, when and why);
-    their ends count as touched, so derived summaries of them are redone."""
-    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key in sorted(retracted & set(ctx.existing_edges)):
-        old = ctx.existing_edges.pop(key)
-        s, rel_type, t = key.split("|")
-        pairs[rel_type].append((s, t))
-        ctx.touched.update((s, t))
-        ctx.log.change(rel_type, key, {"status": old.get("status") or "active"}, {"status": "retracted"})
-    for rel_type, rows in pairs.items():
-        ctx.writer.delete_edges(rel_type, rows)
 
 
 def _seen_unchanged(e: dict[str, Any], old: dict[str, Any], ran: set[str]) -> bool:

@@ -79,6 +79,9 @@ class Batch:
     rejected: list[Rejection] = field(default_factory=list)
     warnings: list[ReadWarning] = field(default_factory=list)
     feeds: set[str] = field(default_factory=set)
+    # values a mapping's normalising rule changed, counted per (source, field, rule), with the
+    # first example: '万  科Ａ' -> '万科A' is not a problem of the row, but the owner should see it
+    normalised: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
 
     def extend(self, other: Batch) -> None:
         self.nodes += other.nodes
@@ -86,3 +89,16 @@ class Batch:
         self.rejected += other.rejected
         self.warnings += other.warnings
         self.feeds |= other.feeds
+        for key, note in other.normalised.items():
+            mine = self.normalised.setdefault(key, {**note, "count": 0})
+            mine["count"] += note["count"]
+
+    def note_fixes(self, feed: str, file: str, row: int, fixes: list[tuple[str, str, str, str]]) -> None:
+        """Count what normalising rules changed in one loaded row (ingest.sources.mapping)."""
+        for field_name, rule, before, after in fixes:
+            note = self.normalised.get((feed, field_name, rule))
+            if note is None:
+                note = self.normalised[(feed, field_name, rule)] = {
+                    "source": feed, "field": field_name, "rule": rule, "count": 0,
+                    "example": f"{file}:{row}: {before!r} -> {after!r}"}
+            note["count"] += 1

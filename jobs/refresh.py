@@ -95,6 +95,7 @@ def run_refresh(
         log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
     changelog.feeds = sorted(batch.feeds)
     changelog.warnings = [w.as_dict() for w in batch.warnings]
+    changelog.normalised = sorted(batch.normalised.values(), key=lambda n: (n["source"], n["field"], n["rule"]))
     for w in batch.warnings[:50]:  # the summary and the run's JSON carry them all
         log.info("warning %s", w)
     if strict and batch.rejected:
@@ -104,7 +105,8 @@ def run_refresh(
     with open_writer(settings, purpose=f"refresh {run_id}", wait_s=wait_s) as writer:
         ctx = Context(settings, schema, writer, changelog, run_id, batch=batch)
         try:
-            for step in [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]:
+            run_steps = [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]
+            for step in progress(run_steps, "refresh", unit="step", label=lambda s: s.__name__):
                 t0 = time.perf_counter()
                 step(ctx)
                 changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)

@@ -29,6 +29,8 @@ class ChangeLog:
     rejected: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[dict[str, Any]] = field(default_factory=list)  # read problems that rejected nothing
     merges: int = 0
+    merges_by_sources: dict[str, int] = field(default_factory=dict)  # "feed a + feed b" -> entities joined
+    normalised: list[dict[str, Any]] = field(default_factory=list)  # per source, field and rule: count, example
     timings: dict[str, float] = field(default_factory=dict)
 
     def _detail(self, entry: dict[str, Any]) -> None:
@@ -76,6 +78,8 @@ class ChangeLog:
             "disagreements": self.disagreements,
             "rejected_rows": self.rejected,
             "warning_rows": self.warnings,
+            "merges_by_sources": self.merges_by_sources,
+            "normalised": self.normalised,
             "timings_s": self.timings,
         }
 
@@ -86,6 +90,11 @@ class ChangeLog:
                  f"rejected {t['rejected']}, merges {t['merges']}"]
         for kind, c in self.as_dict()["by_kind"].items():
             lines.append(f"  {kind:<14} +{c['added']} ~{c['changed']} -{c['unseen']}")
+        for pair, n in sorted(self.merges_by_sources.items()):
+            lines.append(f"  joined {n:>6} entities: {pair}")
+        for note in self.normalised:
+            lines.append(f"  normalised {note['count']:>6} {note['source']}: {note['field']}: {note['rule']} "
+                         f"(e.g. {note['example']})")
         if self.disagreements:
             lines.append(f"  {len(self.disagreements)} staff-set values now differ from their source (kept)")
         for r in self.rejected[:20]:

@@ -73,13 +73,24 @@ class Gazetteer:
             return None
         return min(candidates, key=lambda c: (LEVEL_RANK.get(self._level.get(c, "city"), 9), c))
 
-    def locate(self, city: str | None, province: str | None, country: str | None = None) -> str | None:
-        """The most specific region named by a row's city / province / country cells."""
+    def locate(self, city: str | None, province: str | None, country: str | None = None,
+               district: str | None = None) -> str | None:
+        """The most specific region named by a row's city / province / country cells, and its
+        district cell: a district counts only inside the city (or province) the row names, since
+        one name is used in many cities (鼓楼区, 朝阳区)."""
         prov = self.find(province) if province else None
         if city:
             found = self.find(city, within=prov)
             if found:
+                if district:
+                    inner = self.find(district, within=found)
+                    if inner and inner != found and found in self.ancestors(inner):
+                        return inner
                 return found
+        if district and prov:
+            inner = self.find(district, within=prov)
+            if inner and prov in self.ancestors(inner):
+                return inner
         if prov:
             return prov
         return self.find(country) if country else None

@@ -158,6 +158,9 @@ SETTINGS += (
     Setting('resolve_place_bound_kinds', ('government_body', 'government', 'park', 'university'), 'Kinds merged only on an exact name, alias or code.'),
     Setting('resolve_listed_kinds', ('listed_company',), 'Kinds that count as listed without a stock code.'),
     Setting('resolve_canonical_prefixes', ('stock-',), 'Record-id prefixes preferred as canonical id.'),
+    Setting('decision_files', ('data/curated/resolution_decisions.csv',),
+            'Resolution decisions shipped with the data (the columns of overrides.csv), relative to the project; '
+            '$STAKEGRAPH_HOME/overrides.csv and staff marks are read after them.'),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -59,7 +59,9 @@ def build_vectors(ctx: RunContext) -> None:
     }
     sectors_of: dict[str, list[str]] = defaultdict(list)
     for key, e in ctx.existing_edges.items():
-        if key.split("|")[1] == "ACTIVE_IN" and e.get("status") != "unseen":
+        # the sources' sectors only: a tag the chain tagger derives (from these very vectors, after
+        # this step) would change the text one run later, and every second refresh would re-encode
+        if key.split("|")[1] == "ACTIVE_IN" and e.get("status") != "unseen" and not e.get("extracted"):
             sectors_of[e["_pair"][0]].append(names.get(e["_pair"][1], e["_pair"][1]))
     spec = embedder_spec(ctx.settings.embedder)
     embedder = make_embedder(spec)

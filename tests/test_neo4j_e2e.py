@@ -1,7 +1,7 @@
 """The product's jobs on a real Neo4j 5, end to end, against the embedded backend on the same input.
 
 The CLI runs as a user runs it, one subprocess per command with STAKEGRAPH_BACKEND and NEO4J_*
-in its environment: init, refresh of the sample manifest (data/sources.yaml), a second refresh
+in its environment: init, refresh of the sample manifest (data/sample.yaml), a second refresh
 with zero changes, recommend, chain, similar, cypher, backup and restore, and both exports. A
 staff edit and a search go through the web app, as staff make them. The neo4j-admin export is
 imported by Neo4j's own `neo4j-admin database import full` (its import.sh, as an operator runs
@@ -33,6 +33,7 @@ STAKEGRAPH = Path(sys.executable).with_name("stakegraph")
 RUN_FIELDS = {"first_seen", "last_seen"}  # run ids: two runs of the same input differ only here
 JCET = "stock-600584"
 PROJECT = "proj-jiangyin-advanced-packaging"
+SAMPLE_MANIFEST = str(Path(__file__).resolve().parents[1] / "data" / "sample.yaml")  # not the starter graph
 
 
 class Home:
@@ -109,10 +110,10 @@ def runs(neo4j_server, tmp_path_factory) -> dict[str, dict]:
         home.cli("init")
         username, password = USERS["staff"]
         home.cli("user", "add", username, "--role", "staff", "--password", password)
-        r["first"] = home.json("refresh", "--json")
-        r["second"] = home.json("refresh", "--json")
+        r["first"] = home.json("refresh", "--manifest", SAMPLE_MANIFEST, "--json")
+        r["second"] = home.json("refresh", "--manifest", SAMPLE_MANIFEST, "--json")
         r["web"] = staff_edit(home)
-        r["after_edit"] = home.json("refresh", "--json")
+        r["after_edit"] = home.json("refresh", "--manifest", SAMPLE_MANIFEST, "--json")
         r["state"] = graph_state(home.settings)
         r["recommend"] = home.json("recommend", PROJECT, "--k", "10", "--json")
         r["chain"] = home.json("chain", "--region", "cn-js-wuxi", "--json")

@@ -342,7 +342,7 @@ def test_mapping_mistakes_fail_when_the_manifest_loads(tmp_path, mapping, messag
 
 
 def test_sample_manifest_reads_the_bundle_then_the_news():
-    names = [(s.name, type(s).__name__) for s in load_manifest(DEFAULT_MANIFEST)]
+    names = [(s.name, type(s).__name__) for s in load_manifest(DEFAULT_MANIFEST.with_name("sample.yaml"))]
     assert names[1] == ("sample", "BundleSource") and ("news", "TextSource") in names
 
 

@@ -27,6 +27,10 @@ from pypinyin import lazy_pinyin
 
 ROOT = Path(__file__).resolve().parents[2]
 CURATED = ROOT / "data" / "curated"
+DIVISIONS = ROOT / "data" / "sources" / "cn_divisions" / "adcodes.csv"
+# The county-level divisions (and the cities the taxonomy lacks) as Regions: a source of the starter
+# graph (data/sources.yaml), not of the taxonomy, so the sample keeps its small region tree.
+DIVISION_REGIONS = ROOT / "data" / "sources" / "cn_divisions" / "regions.csv"
 
 ORG_COLUMNS = ["id", "name_zh", "name_en", "aliases", "kind", "stock_code", "credit_code", "sectors", "city",
                "province", "country", "description", "website", "source"]
@@ -124,6 +128,8 @@ def load_sector_map(taxonomy: Path) -> dict[tuple[str, str], str]:
     """(scheme, label) -> the sector with the highest confidence for that label."""
     best: dict[tuple[str, str], tuple[float, str]] = {}
     for row in read_rows(taxonomy / "source_sector_map.csv"):
+        if row["sector_id"].startswith("other.") and row["sector_id"].count(".") > 1:
+            continue  # the general tree's industry leaves serve the starter graph's tagger; the sample keeps the coarse sector
         key, score = (row["source_scheme"], row["source_label"]), float(row["confidence"])
         if key not in best or score > best[key][0]:
             best[key] = (score, row["sector_id"])
@@ -287,6 +293,59 @@ def build_regions(base: list[dict[str, str]], places: Iterable[tuple[str, str]])
     return rows, problems
 
 
+# Placeholders of the division table that are not places: a municipality's districts, a
+# province's directly administered county-level cities.
+DIVISION_PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+DISTRICT_SUFFIXES = (("自治县", "County"), ("自治旗", "Banner"), ("林区", "Forestry District"), ("区", "District"),
+                     ("县", "County"), ("旗", "Banner"), ("市", "City"))
+
+
+def division_rows(rows: list[dict[str, str]], divisions: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Every county-level division of GB/T 2260 (districts, counties, county-level cities) and
+    the prefecture-level cities the taxonomy lacks, so the district an address names has a
+    region (data/sources/cn_divisions/regions.csv, read by the default manifest). Parents come from the code (320214 新吴区 is in 320200 无锡市 in 320000 江苏省);
+    rows that exist already (the curated Wuxi districts) are kept as curated."""
+    source = "cn_divisions (cpca 0.5.5 adcodes: GB/T 2260 division codes); English by pypinyin"
+    names = {r["adcode"][:6]: r["name"] for r in divisions}
+    by_name: dict[tuple[str, str], str] = {}
+    for r in rows:
+        for name in [r["name_zh"], *split_cell(r["aliases"])]:
+            by_name.setdefault((r["parent_id"], place_key(name)), r["id"])
+    province_of = {code: by_name.get(("cn", place_key(name))) for code, name in names.items() if code.endswith("0000")}
+    taken = {r["id"] for r in rows}
+    out: list[dict[str, str]] = []
+
+    def add(code: str, parent: str, level: str) -> str:
+        name = names[code]
+        existing = by_name.get((parent, place_key(name)))
+        if existing:
+            return existing
+        key = place_key(name) if level == "city" else next(
+            (name[: -len(s)] for s, _ in DISTRICT_SUFFIXES if name.endswith(s) and len(name) > len(s) + 1), name)
+        name_en = place_pinyin(key)
+        region_id = f"{parent}-{name_en.lower().replace(chr(39), '')}"
+        region_id = region_id if region_id not in taken else f"{region_id}-{code}"
+        kind = next((en for s, en in DISTRICT_SUFFIXES if name.endswith(s)), "") if level == "district" else "City"
+        out.append({"id": region_id, "name_zh": name, "name_en": name_en, "parent_id": parent, "level": level,
+                    "aliases": join_cell([key, name_en.replace("'", ""), f"{name_en} {kind}".strip()], [name, name_en]),
+                    "source": source})
+        taken.add(region_id)
+        by_name[(parent, place_key(name))] = region_id
+        return region_id
+
+    for code in sorted(names):
+        province = province_of.get(code[:2] + "0000")
+        if province is None or code.endswith("0000") or names[code] in DIVISION_PLACEHOLDERS:
+            continue
+        if code.endswith("00"):
+            add(code, province, "city")
+            continue
+        city = code[:4] + "00"
+        parent = province if city not in names or names[city] in DIVISION_PLACEHOLDERS else add(city, province, "city")
+        add(code, parent, "district")
+    return out
+
+
 # ---------------------------------------------------------------- checks
 
 def check(orgs: list[dict[str, str]], people: list[dict[str, str]], projects: list[dict[str, str]],
@@ -342,6 +401,8 @@ def build(shared_dir: Path, out: Path, taxonomy: Path) -> list[str]:
     if problems:
         return problems
     write_rows(taxonomy / "regions.csv", REGION_COLUMNS, regions, ["id"])
+    divisions = division_rows(regions, read_rows(DIVISIONS))
+    write_rows(DIVISION_REGIONS, REGION_COLUMNS, divisions, ["id"])
     write_rows(out / "organizations.csv", ORG_COLUMNS, orgs, ["id"])
     write_rows(out / "people.csv", PEOPLE_COLUMNS, people, ["id"])
     write_rows(out / "projects.csv", PROJECT_COLUMNS, projects, ["id"])

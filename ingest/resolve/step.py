@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections import defaultdict
+from itertools import combinations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +24,14 @@ from ingest.resolve.decisions import Decision, Judgement, Origin, load_overrides
 from ingest.resolve.incremental import ResolveState
 from ingest.resolve.resolution import Resolution
 from ingest.resolve.settings import ResolveSettings
+from ingest.sources.staff_source import STAFF_FEED
 from kg.gcpause import gc_paused
 from kg.store import Node
 
 if TYPE_CHECKING:
     from ingest.context import Context
 
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 OVERRIDE_FILE = "overrides.csv"  # in $STAKEGRAPH_HOME: record_a,record_b,judgement,who,note
 EXPLAIN_FILE = "resolution.json"  # published with the graph: evidence of every merge
 STATE_FILE = "resolution_state.arrow"  # published with the graph: what the next run may reuse
@@ -39,8 +43,10 @@ def resolver_record(node_id: str, props: dict[str, Any], source: str) -> dict[st
     """The fields the resolver compares, from a node's or a record's properties (also what
     `stakegraph eval resolve` feeds it, so evaluation and the refresh resolve alike)."""
     sectors = props.get("_sectors") or []
+    # every code is a key: a B share (200037) listed beside its A share (000037) is the same firm
+    codes = ";".join(dict.fromkeys(c for c in [props.get("stock_code"), *(props.get("stock_codes") or [])] if c))
     return {"record_id": node_id, "source": source, "name_zh": props.get("name_zh"), "name_en": props.get("name_en"),
-            "aliases": list(props.get("aliases") or []), "stock_code": props.get("stock_code"),
+            "aliases": list(props.get("aliases") or []), "stock_code": codes or None,
             "credit_code": props.get("credit_code"), "city": props.get("city"), "sectors": sectors,
             "kind": props.get("kind")}
 
@@ -73,6 +79,27 @@ def resolve_entities(ctx: Context) -> None:
     """The refresh step: duplicate ids first, then which organisation ids are one entity."""
     reject_duplicates(ctx)
     resolve_organizations(ctx)
+    ctx.log.merges_by_sources = merges_by_sources(ctx)
+
+
+def merges_by_sources(ctx: Context) -> dict[str, int]:
+    """How many entities each pair of sources (manifest feeds) joined, and how: by the same id
+    (a strong key the mappings turn into ids, e.g. stock-000001 from three lists) or by
+    resolution (an id found to be the same organisation as another id: a B share and its A
+    share, a university's English and Chinese entries); a source may pair with itself."""
+    feeds_of: dict[str, set[str]] = defaultdict(set)
+    for rec in ctx.batch.nodes:
+        if rec.feed != STAFF_FEED:
+            feeds_of[rec.id].add(rec.feed)
+    joined: dict[str, set[str]] = defaultdict(set)
+    for node_id, feeds in feeds_of.items():
+        for a, b in combinations(sorted(feeds), 2):
+            joined[f"{a} + {b} (same id)"].add(ctx.redirects.get(node_id, node_id))
+    for member, survivor in ctx.redirects.items():
+        for a in feeds_of.get(member, ()):
+            for b in feeds_of.get(survivor, ()):
+                joined[f"{min(a, b)} + {max(a, b)} (resolved)"].add(survivor)
+    return {pair: len(ids) for pair, ids in sorted(joined.items())}
 
 
 def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]) -> list[Decision]:
@@ -80,8 +107,12 @@ def manual_decisions(ctx: Context, known: set[str], id_of_record: dict[str, str]
     from kg.workspace import Workspace
 
     out: list[Decision] = []
+    rows = []
+    for name in ctx.settings.decision_files:  # shipped with the data: pairs the resolver gets wrong
+        shipped = PROJECT_ROOT / name
+        rows += load_overrides(shipped) if shipped.exists() else []
     path = ctx.settings.home_path / OVERRIDE_FILE
-    rows = load_overrides(path) if path.exists() else []
+    rows += load_overrides(path) if path.exists() else []
     ws = Workspace.open(ctx.settings)
     for r in ws.execute("SELECT record_a, record_b, judgement, username, note, ts FROM decisions WHERE active=1 ORDER BY id"):
         rows.append(Decision(r["record_a"], r["record_b"], r["judgement"], Origin.MANUAL, r["note"] or "", None, (), r["username"] or ""))

@@ -49,7 +49,7 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
             raise ManifestError(f"{path}: source #{i}: a unique name is required (got {name!r})")
         if kind not in KINDS:
             raise ManifestError(f"{path}: source {name}: unknown kind {kind!r}; known: {', '.join(sorted(KINDS))}")
-        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "tier")}
+        options = {k: v for k, v in entry.items() if k not in ("name", "kind", "tier", "as_of")}
         tier = entry.get("tier", DEFAULT_TIER)
         if tier not in TIERS:
             raise ManifestError(f"{path}: source {name}: unknown tier {tier!r}; known: {', '.join(TIERS)}")
@@ -58,7 +58,7 @@ def load_manifest(path: str | Path | None = None, settings: Any = None) -> list[
         if kind in CSV_KINDS:
             options["limits"] = limits
         try:
-            sources.append(with_tier(KINDS[kind](name, **options), tier))
+            sources.append(stamped(KINDS[kind](name, **options), tier, entry.get("as_of")))
         except TypeError as exc:
             raise ManifestError(f"{path}: source {name}: {exc}") from None
         names.add(name)
@@ -69,22 +69,26 @@ TIERS = ("official", "curated", "extracted", "illustrative")
 DEFAULT_TIER = "curated"  # a source that declares none, and a bundle loaded without a manifest
 
 
-def with_tier(source: Source, tier: str) -> Source:
-    """The source, its records stamped with the evidence tier its manifest entry declares (a
-    row's own `evidence_tier` wins). Curated is the default and is not stamped: the recommender
-    reads a fact without a tier as curated. The reader stays the same object and kind."""
+def stamped(source: Source, tier: str, as_of: Any = None) -> Source:
+    """The source, its records stamped with the evidence tier its manifest entry declares and
+    the date its facts describe (`as_of`: "2018" for board roles of about 2018, a list's
+    snapshot date). A row's own value wins. Curated is the default and is not stamped: a fact
+    without a tier reads as curated. The reader stays the same object and kind."""
     source.tier = tier  # type: ignore[attr-defined]
-    if tier == DEFAULT_TIER:
+    stamp = {k: v for k, v in (("evidence_tier", tier if tier != DEFAULT_TIER else None),
+                               ("as_of", str(as_of) if as_of not in (None, "") else None)) if v}
+    if not stamp:
         return source
     read = source.read
 
-    def read_tiered(schema):
+    def read_stamped(schema):
         batch = read(schema)
         for rec in (*batch.nodes, *batch.edges):
-            rec.props.setdefault("evidence_tier", tier)
+            for key, value in stamp.items():
+                rec.props.setdefault(key, value)
         return batch
 
-    source.read = read_tiered  # type: ignore[method-assign]
+    source.read = read_stamped  # type: ignore[method-assign]
     return source
 
 

@@ -15,13 +15,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.cell_rules import ControlCharacter, is_prose, screen
-from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
+from ingest.normalize import listing
+from ingest.normalize.address import district_of
+from ingest.normalize.codes import normalize_stock_code, validate_credit_code
 from ingest.records import Batch, EdgeRecord, NodeRecord, ReadWarning, Rejection
 from ingest.sources.registry import ManifestError
 from kg.schema import Schema, SchemaError, coerce_value, load_schema
 
 TEMPLATE_RE = re.compile(r"\{([^{}|]+)(?:\|([a-z_]+))?\}")
-VALUE_KEYS = {"column", "value", "template", "split", "map", "filter", "default"}
+VALUE_KEYS = {"column", "value", "template", "split", "map", "unmapped", "filter", "first", "default"}
 NODE_KEYS = {"label", "id", "source", "fields", "extra", "relations"}
 EDGE_KEYS = {"type", "source_id", "target_id", "source", "props"}
 RELATION_KEYS = {"type", "target", "direction", "props"}
@@ -43,6 +45,13 @@ def _slug(value: str) -> str:
     return re.sub(r"[^0-9a-z\u4e00-\u9fff]+", "-", value.lower()).strip("-")
 
 
+def _host(value: str) -> str:
+    """The first host of a cell of domains or URLs ('https://www.cuhk.edu.hk/;…' -> 'cuhk.edu.hk'):
+    a university's domain is its stable key where two share a name."""
+    first = re.split(r"[;,\s]+", value.strip())[0].lower()
+    return re.sub(r"^www\.", "", re.sub(r"^[a-z]+://", "", first).split("/")[0])
+
+
 # Filters turn a raw cell into a key: codes are validated (a bad one rejects the row rather than
 # becoming an id) and written one canonical way, so `600584` and `600584.SH` give one id.
 FILTERS: dict[str, Callable[[str], str]] = {
@@ -52,7 +61,21 @@ FILTERS: dict[str, Callable[[str], str]] = {
     "lower": str.lower,
     "upper": str.upper,
     "slug": _slug,
+    "host": _host,
+    "district": district_of,
 }
+# Filters that normalise a quirk of real lists, one named rule per case (ingest.normalize.listing);
+# each change is counted per source, field and rule in the run log (Batch.normalised).
+NORMALISERS: dict[str, Callable[[str], listing.Result]] = {
+    "short_name": listing.short_name,
+    "listed_name": listing.listed_name,
+    "stock_status": listing.stock_status,
+    "clean_text": listing.clean_text,
+    "number": listing.number,
+    "a_share_number": listing.a_share_number,
+    "person_name": listing.person_name,
+}
+Fixes = list[tuple[str, str, str, str]]  # (field, rule, value before, value after)
 
 
 def lookup(obj: Any, path: str) -> Any:
@@ -86,13 +109,18 @@ def _flat(value: Any) -> list[Any]:
     return [value]
 
 
-def _apply_filter(name: str | None, value: Any, field_name: str) -> str:
+def _apply_filter(name: str | None, value: Any, field_name: str, fixes: Fixes | None = None) -> str:
     text = str(value).strip()
     if not name:
         return text
     try:
+        if name in NORMALISERS:
+            out, rules = NORMALISERS[name](text)
+            if fixes is not None:
+                fixes += [(field_name, rule, text, out) for rule in rules]
+            return out
         return FILTERS[name](text)
-    except CodeError as exc:
+    except ValueError as exc:  # CodeError and the normalisers' reasons
         raise RowError(field_name, str(exc), text) from None
 
 
@@ -107,6 +135,8 @@ class ValueSpec:
     map: dict[str, Any] = field(default_factory=dict)
     filter: str | None = None
     default: Any = None
+    first: bool = False  # keep only the first value (a cell listing several websites)
+    drop_unmapped: bool = False  # `unmapped: drop`: values the map does not name are left out
 
     @classmethod
     def parse(cls, spec: Any, where: str) -> ValueSpec:
@@ -118,38 +148,42 @@ class ValueSpec:
         if unknown:
             raise MappingError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(VALUE_KEYS))}")
         filters = [spec.get("filter"), *(f for _, f in TEMPLATE_RE.findall(spec.get("template") or "") if f)]
-        bad = [f for f in filters if f and f not in FILTERS]
+        bad = [f for f in filters if f and f not in FILTERS and f not in NORMALISERS]
         if bad:
-            raise MappingError(f"{where}: unknown filter {bad[0]!r}; known: {', '.join(FILTERS)}")
+            raise MappingError(f"{where}: unknown filter {bad[0]!r}; known: {', '.join([*FILTERS, *NORMALISERS])}")
+        if spec.get("unmapped", "keep") not in ("keep", "drop"):
+            raise MappingError(f"{where}: unmapped is keep (the default) or drop")
         cols = spec.get("column") or ()
         split = spec.get("split") or ()
         return cls(columns=tuple([cols] if isinstance(cols, str) else cols), value=spec.get("value"),
                    template=spec.get("template"), split=tuple([split] if isinstance(split, str) else split),
                    map={str(k): v for k, v in (spec.get("map") or {}).items()}, filter=spec.get("filter"),
-                   default=spec.get("default"))
+                   default=spec.get("default"), first=bool(spec.get("first")),
+                   drop_unmapped=spec.get("unmapped") == "drop")
 
     @property
     def field_name(self) -> str:
         """What a rejection names: the source column, which is what the file's owner can fix."""
         return self.columns[0] if self.columns else (self.template or "(constant)")
 
-    def _fill(self, template: str, row: Any, value: Any = None) -> str:
+    def _fill(self, template: str, row: Any, value: Any = None, fixes: Fixes | None = None) -> str:
         def sub(m: re.Match[str]) -> str:
             name, filt = m.group(1), m.group(2)
             raw = value if name == "value" and value is not None else lookup(row, name)
             vals = _flat(raw)
             if not vals:
                 raise RowError(name, "empty, but the template needs it")
-            return _apply_filter(filt, vals[0], name)
+            return _apply_filter(filt, vals[0], name, fixes)
 
         return TEMPLATE_RE.sub(sub, template)
 
-    def values(self, row: Any) -> list[Any]:
-        """Every value this spec yields for the row, in order, empty ones dropped."""
+    def values(self, row: Any, fixes: Fixes | None = None) -> list[Any]:
+        """Every value this spec yields for the row, in order, empty ones dropped; the rules
+        of normalising filters that changed a value are added to `fixes`."""
         if self.columns:
             raw = [v for col in self.columns for v in _flat(lookup(row, col))]
         elif self.template is not None:
-            raw = [self._fill(self.template, row)]
+            raw = [self._fill(self.template, row, fixes=fixes)]
         else:
             raw = _flat(self.value)
         if self.split:
@@ -163,18 +197,24 @@ class ValueSpec:
                 v = v.strip()
                 if not v:
                     continue
+            if self.drop_unmapped and str(v) not in self.map:
+                continue
             v = self.map.get(str(v), v)
             if self.filter:
-                v = _apply_filter(self.filter, v, self.field_name)
+                v = _apply_filter(self.filter, v, self.field_name, fixes)
             if self.columns and self.template is not None:
-                v = self._fill(self.template, row, v)
+                v = self._fill(self.template, row, v, fixes)
+            if v in (None, ""):  # mapped or filtered to nothing
+                continue
             out.append(v)
+            if self.first:
+                break
         if not out and self.default not in (None, ""):
             out = _flat(self.default)
         return out
 
-    def one(self, row: Any) -> Any:
-        vals = self.values(row)
+    def one(self, row: Any, fixes: Fixes | None = None) -> Any:
+        vals = self.values(row, fixes)
         if len(vals) > 1:
             raise RowError(self.field_name, f"{len(vals)} values for a single-valued field", "; ".join(map(str, vals)))
         return vals[0] if vals else None
@@ -260,15 +300,17 @@ class Mapping:
         """Add the row's records to the batch, or one rejection naming the bad field."""
         where = f"{file}:{line}"
         notes: list[tuple[str, str]] = []  # (field, what was removed) from prose values
+        fixes: Fixes = []  # what normalising filters changed
         try:
-            source = str(self.source.one(row) or feed) if self.source else feed
+            source = str(self.source.one(row, fixes) or feed) if self.source else feed
             _key(self.source.field_name if self.source else "source", source)
             if self.label is None:
-                edge = self._edge(row, source, feed, where, notes)
+                edge = self._edge(row, source, feed, where, notes, fixes)
                 batch.edges.append(edge)
                 batch.warnings += [ReadWarning(feed, file, line, f, why) for f, why in notes]
+                batch.note_fixes(feed, file, line, fixes)
                 return
-            node_id = self.id.one(row) if self.id else None
+            node_id = self.id.one(row, fixes) if self.id else None
             if not node_id:
                 raise RowError(self.id.field_name if self.id else "id", "empty id")
             _key(self.id.field_name if self.id else "id", node_id)
@@ -276,7 +318,7 @@ class Mapping:
             props = {}
             for prop, vspec in self.fields.items():
                 spec = label.props[prop]
-                raw = vspec.values(row) if spec.type == "string[]" else vspec.one(row)
+                raw = vspec.values(row, fixes) if spec.type == "string[]" else vspec.one(row, fixes)
                 try:
                     props[prop] = coerce_value(spec, raw)
                 except SchemaError as exc:
@@ -284,18 +326,19 @@ class Mapping:
                 props[prop] = _screen(vspec.field_name, props[prop], is_prose(spec, label), notes)
             self._check_required(props)
             extra = {k: _screen(spec.field_name, v, True, notes)
-                     for k, spec in self.extra.items() if (v := spec.one(row)) is not None}
+                     for k, spec in self.extra.items() if (v := spec.one(row, fixes)) is not None}
             edges = []
             for rel in self.relations:
-                for target in rel.target.values(row):
+                for target in rel.target.values(row, fixes):
                     _key(rel.target.field_name, target)
-                    edges.append(self._relation(rel, str(node_id), target, row, source, feed, where, notes))
+                    edges.append(self._relation(rel, str(node_id), target, row, source, feed, where, notes, fixes))
         except RowError as exc:
             batch.rejected.append(Rejection(feed, file, line, exc.field, exc.reason, exc.value))
             return
         batch.nodes.append(NodeRecord(self.label, str(node_id), props, source, feed, where, extra))
         batch.edges += edges
         batch.warnings += [ReadWarning(feed, file, line, f, why) for f, why in notes]
+        batch.note_fixes(feed, file, line, fixes)
 
     def _check_required(self, props: dict[str, Any]) -> None:
         label = self.schema.labels[str(self.label)]
@@ -305,10 +348,11 @@ class Mapping:
             if prop.required and not props.get(name):
                 raise RowError(name, f"required; one of {', '.join(prop.enum)}" if prop.enum else "required")
 
-    def _props(self, specs: dict[str, ValueSpec], row: Any, notes: list[tuple[str, str]]) -> dict[str, Any]:
+    def _props(self, specs: dict[str, ValueSpec], row: Any, notes: list[tuple[str, str]],
+               fixes: Fixes) -> dict[str, Any]:
         out = {}
         for prop, vspec in specs.items():
-            raw = vspec.one(row)
+            raw = vspec.one(row, fixes)
             spec = self.schema.edge_props[prop]
             try:
                 out[prop] = coerce_value(spec, raw)
@@ -318,12 +362,13 @@ class Mapping:
         return {k: v for k, v in out.items() if v is not None}
 
     def _relation(self, rel: Relation, node_id: str, target: Any, row: Any, source: str, feed: str,
-                  where: str, notes: list[tuple[str, str]]) -> EdgeRecord:
+                  where: str, notes: list[tuple[str, str]], fixes: Fixes) -> EdgeRecord:
         a, b = (node_id, str(target)) if rel.outgoing else (str(target), node_id)
-        return EdgeRecord(rel.type, a, b, self._props(rel.props, row, notes), source, feed, f"{where} ({rel.type})")
+        return EdgeRecord(rel.type, a, b, self._props(rel.props, row, notes, fixes), source, feed, f"{where} ({rel.type})")
 
-    def _edge(self, row: Any, source: str, feed: str, where: str, notes: list[tuple[str, str]]) -> EdgeRecord:
-        ends = {k: spec.one(row) for k, spec in self.edge.items()}
+    def _edge(self, row: Any, source: str, feed: str, where: str, notes: list[tuple[str, str]],
+              fixes: Fixes) -> EdgeRecord:
+        ends = {k: spec.one(row, fixes) for k, spec in self.edge.items()}
         for k, v in ends.items():
             if not v:
                 raise RowError(self.edge[k].field_name, f"empty {k}")
@@ -331,7 +376,7 @@ class Mapping:
         if ends["type"] not in self.schema.relationships:
             raise RowError(self.edge["type"].field_name, "unknown relationship type", ends["type"])
         return EdgeRecord(str(ends["type"]), str(ends["source_id"]), str(ends["target_id"]),
-                          self._props(self.edge_props, row, notes), source, feed, where)
+                          self._props(self.edge_props, row, notes, fixes), source, feed, where)
 
 
 def _screen(field_name: str, value: Any, prose: bool, notes: list[tuple[str, str]]) -> Any:

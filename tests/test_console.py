@@ -349,8 +349,11 @@ def test_web_console_for_researchers_and_admins_only(client, auth):
     assert client.post("/console/run", json={"cypher": "RETURN 1"}).status_code == 403
     auth.logout()
     auth.login("researcher")
+    page = client.get("/console")  # the examples in the reader's language (Chinese by default)
+    assert page.status_code == 200 and "无锡企业两跳以内的合作方" in page.get_data(as_text=True)
+    client.get("/lang/en")
     page = client.get("/console")
-    assert page.status_code == 200 and "Wuxi" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Partners within two hops of a company located in Wuxi" in page.get_data(as_text=True)
 
 
 def test_web_console_runs_refuses_and_keeps_history(client, auth, view):

@@ -3,7 +3,8 @@
 In order (jobs/refresh.py lists them): `snapshot` reads the graph's nodes once, resolution merges
 records (ingest.resolve), `link_places` turns city / province cells into LOCATED_IN edges,
 `write_nodes` and `write_edges` write what was added or changed (unchanged facts only get
-last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted.
+last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted but the edges
+staff retracted as wrong.
 """
 
 from __future__ import annotations
@@ -185,8 +186,11 @@ def write_nodes(ctx: Context) -> None:
 def write_edges(ctx: Context) -> None:
     """Validate ends, then write added and changed edges; unchanged ones only get last_seen."""
     existing = ctx.read_edges()
+    retracted = _retracted_keys(ctx)
     merged: dict[str, dict[str, Any]] = {}
     for rec in ctx.batch.edges:
+        if rec.retracted:
+            continue
         s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
         file, _, row = rec.where.partition(":")
         row_no = int(row.split(" ")[0]) if row[:1].isdigit() else 0
@@ -203,6 +207,8 @@ def write_edges(ctx: Context) -> None:
         if rel.symmetric and t < s:
             s, t = t, s
         key = f"{s}|{rec.type}|{t}"
+        if key in retracted:  # staff said the fact is wrong: no source brings it back
+            continue
         cur = merged.get(key)
         if cur is None:
             cur = merged[key] = {"type": rec.type, "source_id": s, "target_id": t, "props": {}, "sources": set(), "feeds": set(), "extra": {}}
@@ -243,6 +249,35 @@ def write_edges(ctx: Context) -> None:
         ctx.writer.create_edges(rel_type, rows)  # diffed above: known not to exist yet
     for rel_type, rows in rows_by_type.items():
         ctx.writer.upsert_edges(rel_type, rows)
+    _delete_retracted(ctx, retracted)
+
+
+def _retracted_keys(ctx: Context) -> set[str]:
+    """Keys of the edges staff retracted, with merged ends redirected and symmetric ends ordered
+    as write_edges orders them."""
+    out = set()
+    for rec in ctx.batch.edges:
+        if not rec.retracted or rec.type not in ctx.schema.relationships:
+            continue
+        s, t = ctx.redirects.get(rec.source_id, rec.source_id), ctx.redirects.get(rec.target_id, rec.target_id)
+        if ctx.schema.relationships[rec.type].symmetric and t < s:
+            s, t = t, s
+        out.add(f"{s}|{rec.type}|{t}")
+    return out
+
+
+def _delete_retracted(ctx: Context, retracted: set[str]) -> None:
+    """Retracted edges leave the graph (the workspace keeps who retracted them, when and why);
+    their ends count as touched, so derived summaries of them are redone."""
+    pairs: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in sorted(retracted & set(ctx.existing_edges)):
+        old = ctx.existing_edges.pop(key)
+        s, rel_type, t = key.split("|")
+        pairs[rel_type].append((s, t))
+        ctx.touched.update((s, t))
+        ctx.log.change(rel_type, key, {"status": old.get("status") or "active"}, {"status": "retracted"})
+    for rel_type, rows in pairs.items():
+        ctx.writer.delete_edges(rel_type, rows)
 
 
 def _seen_unchanged(e: dict[str, Any], old: dict[str, Any], ran: set[str]) -> bool:

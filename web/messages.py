@@ -199,6 +199,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "field.weight": ("权重", "Weight"),
     "field.evidence": ("依据", "Evidence"),
     "field.source": ("来源", "Source"),
+    "field.as_of": ("数据截至", "As of"),
+    "field.district": ("区县", "District"),
     "field.sources": ("全部来源", "Sources"),
     "field.record_ids": ("来源记录", "Source records"),
     "field.merged_ids": ("已合并的编号", "Merged ids"),

@@ -184,6 +184,25 @@ def test_a_group_and_a_firm_sharing_its_brand_are_not_merged_as_a_lone_match():
     assert result.canonical("wiki:unigroup") != result.canonical("news:guoxin")
 
 
+@pytest.mark.parametrize("full, short, code", [
+    ("深圳中华自行车(集团)股份有限公司", "深中华A", "000017.SZ"),  # 深 for 深圳, as short names write it
+    ("广州恒运企业集团股份有限公司", "穗恒运A", "000531.SZ"),  # 穗 for 广州
+    ("广州地铁设计研究院股份有限公司", "地铁设计", "003013.SZ"),  # 研究院 inside a company's name is no unit
+])
+def test_a_full_name_meets_its_short_name_through_place_abbreviations_and_unit_words(full, short, code):
+    a = rec("szse-zh:" + code[:6], full, kind="listed_company")
+    b = rec("stock-basic:" + code, short, stock_code=code, kind="listed_company")
+    result = resolve([a, b])
+    assert result.canonical(a["record_id"]) == b["record_id"]
+
+
+def test_a_research_institute_and_its_parent_academy_stay_apart():
+    parent = rec("x:cas", "中国科学院", kind="research_institute")
+    unit = rec("y:ime", "中国科学院微电子研究所", kind="research_institute")
+    result = resolve([parent, unit])
+    assert result.canonical("x:cas") != result.canonical("y:ime")
+
+
 # --- bad input --------------------------------------------------------------------------------
 
 def test_bad_input_is_reported_and_never_merged_on_a_name_alone():

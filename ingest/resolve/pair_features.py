@@ -19,6 +19,7 @@ from rapidfuzz.distance import LCSseq
 from ingest.normalize.glossary import translate, word_options
 from ingest.normalize.names import NameParts
 from ingest.normalize.pinyin import pinyin_initials, pinyin_variants, sound_key
+from ingest.normalize.vocab import vocabulary
 from ingest.resolve.features import NameFeatures, RecordFeatures, regions_related
 
 __all__ = ["FEATURES", "pair_features"]
@@ -126,16 +127,28 @@ def _cross(z: NameFeatures, latin: NameParts) -> dict[str, float]:
             "x_trans": trans, "x_initials": initials}
 
 
-def _zh(a: NameParts, b: NameParts) -> dict[str, float]:
-    short, long = sorted((a.base, b.base), key=lambda t: (len(t), t))
+def _zh(a: NameFeatures, b: NameFeatures) -> dict[str, float]:
+    """Chinese-Chinese features; the longer name is also read with its leading place abbreviated
+    as short names write it (深圳中华自行车 as 深中华自行车, against 深中华A)."""
+    (short, _), (long, long_f) = sorted(((a.parts.base, a), (b.parts.base, b)), key=lambda t: (len(t[0]), t[0]))
     if not short:
         return {}
-    inorder = _lcs(short, long) / len(short)
-    union = set(short) | set(long)
-    return {"z_prefix": float(long.startswith(short)), "z_inorder": inorder,
-            "z_lead": float(len(short) >= 2 and short[:2] in long),
-            "z_jaccard": len(set(short) & set(long)) / len(union) if union else 0.0,
-            "z_short2": float(len(short) <= 2)}
+    forms = [long] + [v for v in long_f.variants if v[:1] in _abbreviations() and v[:1] != long[:1] and len(v) > len(short)]
+    best: dict[str, float] = {}
+    for form in forms:
+        union = set(short) | set(form)
+        values = {"z_prefix": float(form.startswith(short)), "z_inorder": _lcs(short, form) / len(short),
+                  "z_lead": float(len(short) >= 2 and short[:2] in form),
+                  "z_jaccard": len(set(short) & set(form)) / len(union) if union else 0.0,
+                  "z_short2": float(len(short) <= 2)}
+        if not best or _strength(values) > _strength(best):
+            best = values
+    return best
+
+
+@lru_cache(maxsize=1)
+def _abbreviations() -> frozenset[str]:
+    return frozenset(r.abbr for r in vocabulary().abbreviated_regions if r.abbr)
 
 
 def _industry(a: NameParts, b: NameParts) -> float:
@@ -172,7 +185,7 @@ def pair_features(a: RecordFeatures, b: RecordFeatures, rule: float,
         for nb in b.names:
             x, y = na.parts, nb.parts
             if x.chinese and y.chinese:
-                kind, values = "zh_pair", _zh(x, y)
+                kind, values = "zh_pair", _zh(na, nb)
             elif x.chinese != y.chinese:
                 z, latin = (na, y) if x.chinese else (nb, x)
                 kind, values = "cross", _cross(z, latin)

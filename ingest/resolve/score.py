@@ -25,8 +25,15 @@ from rapidfuzz import fuzz
 from ingest.normalize.names import NameParts
 from ingest.normalize.parts import split_industry_zh
 from ingest.normalize.pinyin import pinyin_initials
-from ingest.normalize.vocab import vocabulary
-from ingest.resolve.features import NameFeatures, RecordFeatures, features, place_within, regions_related
+from ingest.normalize.vocab import clean_text, vocabulary
+from ingest.resolve.features import (
+    NameFeatures,
+    RecordFeatures,
+    features,
+    place_within,
+    regions_related,
+    registered_name,
+)
 from ingest.resolve.keys import key_conflicts
 from ingest.resolve.model import PairModel, load_model
 from ingest.resolve.pair_features import pair_features
@@ -206,6 +213,12 @@ def _fmt(values: frozenset[str]) -> str:
     return "/".join(sorted(values)) or "none"
 
 
+def _company_name(n: NameFeatures) -> bool:
+    """A registered company's name (…股份有限公司, …有限公司), not a branch's (…分公司)."""
+    text = n.text.strip()
+    return n.parts.chinese and registered_name(text) and not clean_text(text).endswith(vocabulary().protected_zh)
+
+
 def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:
     """Evidence for one pair of names, the cap that contradictions between them impose, and the
     contradictions that are hard (different numbers, a parent and its unit, a place-bound body
@@ -236,7 +249,10 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
     # One name is the other plus a unit word (中国科学院 + 研究所): a parent and its unit. A unit
     # word in place of another kind (大学 -> 学院) is a change of kind, which the industry
     # relation already weighs.
-    if x.units != y.units and (x.kinds < y.kinds or y.kinds < x.kinds):
+    # A unit word inside a registered company name is no unit: 广州地铁设计研究院股份有限公司 is a
+    # listed firm (its short name 地铁设计), not an institute of something else.
+    if (x.units != y.units and (x.kinds < y.kinds or y.kinds < x.kinds)
+            and not any(_company_name(n) for n, p in ((a, x), (b, y)) if p.units)):
         hard.append(f"a parent and its unit ({_fmt(x.kinds)} vs {_fmt(y.kinds)})")
     # Different places are a conflict, also when one contains the other: 江阴 is in 无锡, yet
     # 江阴市人民政府 is not the 无锡 government.
@@ -322,8 +338,8 @@ def _local_unit(a: RecordFeatures, b: RecordFeatures) -> str | None:
     city lies in a's place (盛合晶微半导体(江阴) and a 盛合晶微 based in 江阴)."""
     if not a.qualifiers or b.qualifiers or not b.city:
         return None
-    if any(place_within(b.city, q) for q in a.qualifiers):
-        return None
+    if any(place_within(b.city, q) or regions_related(b.city, q) for q in a.qualifiers):
+        return None  # based in the qualifier's place, or in the province around it (维峰电子(广东) in 广东)
     return f"{a.record_id} is the {'/'.join(sorted(a.qualifiers))} unit of a firm based in {b.city}"
 
 

@@ -31,15 +31,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def starter(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A home with the default manifest refreshed twice: (settings, first log, second log)."""
-    from jobs.tasks import init_home, refresh
+    from jobs.tasks import init_home, refresh_manifest
     from kg.settings import load_settings
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("STAKEGRAPH_EMBEDDER", "lexical")
         settings = load_settings({"home": str(tmp_path_factory.mktemp("starter") / "home"), "embedder": "lexical"})
         init_home(settings)
-        first = refresh(settings)
-        second = refresh(settings)
+        first = refresh_manifest(settings)
+        second = refresh_manifest(settings)
         yield settings, first, second
 
 

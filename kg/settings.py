@@ -161,6 +161,11 @@ SETTINGS += (
     Setting('decision_files', ('data/curated/resolution_decisions.csv',),
             'Resolution decisions shipped with the data (the columns of overrides.csv), relative to the project; '
             '$STAKEGRAPH_HOME/overrides.csv and staff marks are read after them.'),
+    Setting('resolve_model', 'builtin', 'The learned pairwise model that scores Chinese-Chinese and cross-script pairs: builtin (ingest/resolve/model.json, trained by data/tools/train_resolve_model.py), off (hand-set scores only), or the path of another model file.'),
+    Setting('resolve_ambiguity_margin', 0.05, "A source lists an organisation once: a record merges with a record of another source only when that one leads every other candidate of its source by this much (from both ends); otherwise the pairs go to review."),
+    Setting('resolve_unique_threshold', 0.7, "Score at or above which an unsure pair merges when it is the only good match on both sides (see resolve_unique_margin); the learned model's own threshold for it lands here."),
+    Setting('resolve_unique_margin', 0.1, "An unsure pair is merged when each record is the other's best candidate in its source by at least this much: the only good match on both sides."),
+    Setting('resolve_keep_below', 0.35, "Scored pairs below the unsure threshold but at or above this are kept (judgement 'below'), so an explanation can show a record's best refused candidate."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -71,7 +71,11 @@ def cmd_eval(args, settings) -> int:
         return 0
     from ingest.resolve.evaluate import evaluate_resolution
 
-    result = evaluate_resolution(Path(args.data), Path(args.truth))
+    result = evaluate_resolution(Path(args.data), Path(args.truth), Path(args.overrides) if args.overrides else None)
+    at1 = f", accuracy@1 {result['accuracy_at_1']:.3f} ({result['queries']:,} queries)" if "accuracy_at_1" in result else ""
+    print(f"pairwise precision {result['precision']:.3f}, recall {result['recall']:.3f}, F1 {result['f1']:.3f}{at1}; "
+          f"{result['records']:,} records, {result['pairs']:,} true pairs, {result['predicted_pairs']:,} predicted, "
+          f"{result['unsure_pairs']:,} left for review")
     print(json.dumps(result, sort_keys=True))
     return 0
 
@@ -126,5 +130,6 @@ ARGUMENTS["eval"] = lambda p: (
     p.add_argument("--truth", help="resolve: CSV record_a,record_b,same"),
     p.add_argument("--keep", help="links: load into this folder and reuse it on the next run with the same data and hidden file"),
     p.add_argument("--retrain", action="store_true", help="links, with --keep: train the ranking model again before ranking"),
+    p.add_argument("--overrides", help="resolve: CSV of manual decisions (record_a,record_b,judgement,who,note)"),
     p.add_argument("--k", type=int, default=10),
 )

@@ -223,8 +223,11 @@ def test_similar_names_of_different_firms_stay_apart(a, b):
     (rec("x:1", "广东奥飞数据科技股份有限公司"), rec("y:1", name_en="Guangdong Aofei Data Technology Co., Ltd."), "pinyin_core"),
 ])
 def test_linking_evidence(a, b, feature):
+    # The pair alone is resolved into one entity: by its score, or as the only good match on
+    # both sides (cluster.one_to_one), and the hand-set evidence stays among the reasons.
     comparison = compare_records(a, b)
-    assert comparison.score >= ResolveSettings().same_threshold
+    assert comparison.score >= ResolveSettings().unique_threshold
+    assert resolve([a, b]).canonical("x:1") == resolve([a, b]).canonical("y:1")
     assert feature in {e.feature for e in comparison.evidence}
     assert all(len(e) == 3 and isinstance(e.detail, str) for e in comparison.evidence)
 
@@ -252,7 +255,7 @@ def test_a_contradicted_pair_is_not_same_and_blocks_a_chain():
 
 def test_codes_link_and_conflicting_codes_separate():
     same_code = compare_records(rec("a:1", "甲"), rec("b:1", name_en="Zzz", stock_code="SH600584"),)
-    assert same_code.score == 0.0
+    assert same_code.score < ResolveSettings().keep_below  # a code on one side only is no evidence
     linked = compare_records(rec("a:1", "甲", stock_code="600584"), rec("b:1", name_en="Zzz", aliases=["600584.SH"]))
     assert linked.score == 1.0 and linked.evidence[0].feature == "shared_key"
     code_a = "91320214MA1N0B1C3" + credit_code_check_char("91320214MA1N0B1C3")

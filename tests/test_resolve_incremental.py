@@ -112,7 +112,9 @@ def test_equal_explanation_inputs_mean_equal_explanations():
             kept += 1
         else:
             changed += 1
-    assert kept > 10 * changed > 0
+    # A pair's judgement depends on its rivals too (cluster.one_to_one: a list names a firm once),
+    # so a change also touches the entities whose candidates it competes with.
+    assert kept > 5 * changed > 0
 
 
 def test_refusal_reasons_do_not_depend_on_the_hash_seed():

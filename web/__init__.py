@@ -36,6 +36,7 @@ BLUEPRINTS: list[str] = [
     "web.chain:bp",
     "web.console:bp",
     "web.changes:bp",
+    "web.review:bp",
 ]
 # (endpoint, message key, roles that see it or None for everyone) for the top navigation.
 NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
@@ -45,6 +46,7 @@ NAV: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("chain.chain_page", "nav.chain", None),
     ("changes.changes_page", "nav.changes", None),
     ("console.page", "nav.console", ("researcher", "admin")),
+    ("review.page", "nav.review", ("admin", "staff")),
     ("admin.users", "nav.admin", ("admin",)),
 ]
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

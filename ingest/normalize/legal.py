@@ -49,8 +49,22 @@ def tokenize(text: str) -> list[str]:
 
 @lru_cache(maxsize=200_000)
 def raw_tokens(s: str) -> tuple[str, ...]:
-    """Tokens of the cleaned name with boilerplate brackets dropped, legal forms still there."""
-    return tuple(tokenize(drop_boilerplate_brackets(clean_text(s))))
+    """Tokens of the cleaned name with boilerplate brackets and listing marks dropped, legal
+    forms still there."""
+    return tuple(drop_listing_marks(tokenize(drop_boilerplate_brackets(clean_text(s)))))
+
+
+def drop_listing_marks(tokens: list[str]) -> list[str]:
+    """Exchange marks around a Chinese short name: *ST国华, ST任子行, C华润 (status before it),
+    万科A, 寒武纪-U, 云从科技-UW (share class or listing flags after it). They say how a share
+    trades, not which firm it is; only Latin marks next to Han text count (ST Microelectronics
+    keeps its ST)."""
+    v = vocabulary()
+    if len(tokens) >= 2 and _HAN_RE.match(tokens[1]) and joined_word(tokens[0]) in v.listing_prefixes:
+        tokens = tokens[1:]
+    if len(tokens) >= 2 and _HAN_RE.match(tokens[-2]) and joined_word(tokens[-1]) in v.listing_suffixes:
+        tokens = tokens[:-1]
+    return tokens
 
 
 def drop_boilerplate_brackets(text: str) -> str:
@@ -113,3 +127,28 @@ def normalize_org_name(s: str) -> str:
     return "".join(joined_word(t) for t in legal_stripped_tokens(s))
 
 
+
+
+
+def empty_name(s: str) -> bool:
+    """True when nothing of the name is left once legal forms, boilerplate and punctuation go:
+    "有限公司", "Co., Ltd.", "(中国)", "-". normalize_org_name keeps such a name whole (it never
+    strips a name to nothing), so resolution asks this to report it as bad input."""
+    v = vocabulary()
+    words = [w for w in (joined_word(t) for t in raw_tokens(s)) if w not in v.boilerplate]
+    while words:  # English legal forms from the end ("co ltd", "limited")
+        for size in range(min(len(words), _LONGEST_EN), 0, -1):
+            if tuple(words[-size:]) in v.legal_en_set:
+                words = words[:-size]
+                break
+        else:
+            break
+    text = "".join(words)
+    while text:  # Chinese legal forms from the end (股份有限公司, 集团)
+        for size in range(min(len(text), _LONGEST_ZH), 0, -1):
+            if text[-size:] in v.legal_zh_set:
+                text = text[:-size]
+                break
+        else:
+            break
+    return not text

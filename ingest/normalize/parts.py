@@ -199,6 +199,7 @@ class NameParts:
     place_bound: bool = False  # names a government, zone or university: its place is its identity
     group: bool = False  # names a group (集团, Group), which legal-form stripping hides
     core_words: tuple[str, ...] = ()  # the words of the core (Latin: acm; tencent, cloud)
+    base_words: tuple[str, ...] = ()  # Latin: the words of the base (no places, no stop words)
 
 
 @lru_cache(maxsize=200_000)
@@ -270,10 +271,13 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
                 concepts.append(v.term_en[phrase])
                 base_words += phrase
                 break
-            if phrase in v.region_by_latin:
-                region = region or v.region_by_latin[phrase].id
+            place = v.region_by_latin.get(phrase)
+            if place is None and n == 2:  # "Zhe Jiang", "Shen Zhen": a place spelt in syllables
+                place = v.region_by_latin.get(("".join(phrase),))
+            if place is not None:
+                region = region or place.id
                 if core_words:  # "TSMC Nanjing": a place after the name proper
-                    qualifier = qualifier or v.region_by_latin[phrase].id
+                    qualifier = qualifier or place.id
                 break
         else:
             n = 1
@@ -283,7 +287,7 @@ def _parse_latin(key: str, words: list[str], qualifier: str | None, acr: frozens
         i += n
     base = "".join(w for w in base_words if w not in STOPWORDS)
     return _parts(key, False, region or qualifier, qualifier, base, "".join(core_words), concepts,
-                  tuple(words), acr, extra, tuple(core_words))
+                  tuple(words), acr, extra, tuple(core_words), tuple(w for w in base_words if w not in STOPWORDS))
 
 
 @lru_cache(maxsize=1)
@@ -302,14 +306,15 @@ def _kinds_zh(text: str) -> set[str]:
     return {concept[m.group(0)] for m in pattern.finditer(text)}
 
 
-def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr, extra, core_words=()) -> NameParts:
+def _parts(key, chinese, region, qualifier, base, core, concepts, tokens, acr, extra, core_words=(),
+           base_words=()) -> NameParts:
     v = vocabulary()
     direct, closure, strong = _industry(tuple(concepts))
     numbers, group = extra
     kinds = frozenset((direct & v.org_concepts) | (_kinds_zh(key) if chinese else set()))
     return NameParts(key, chinese, region, qualifier, base, core, direct, closure, strong, tokens, acr, numbers,
                      kinds, kinds & v.unit_concepts, bool(direct & v.place_bound_concepts), group,
-                     core_words or ((core,) if core else ()))
+                     core_words or ((core,) if core else ()), base_words)
 
 
 def acronyms(s: str) -> frozenset[str]:

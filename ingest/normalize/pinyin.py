@@ -16,7 +16,7 @@ from pypinyin import Style, lazy_pinyin, pinyin
 
 from ingest.normalize.vocab import clean_text
 
-__all__ = ["pinyin_initials", "pinyin_key", "pinyin_variants"]
+__all__ = ["pinyin_initials", "pinyin_key", "pinyin_variants", "sound_key"]
 
 MAX_READINGS_PER_CHAR = 2  # rarer readings (能 = tai, xiong) only add false keys
 MAX_PINYIN_VARIANTS = 8
@@ -45,6 +45,7 @@ def _is_han(ch: str) -> bool:
     return len(ch) == 1 and ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
 
 
+@lru_cache(maxsize=100_000)
 def pinyin_initials(s: str) -> str:
     """First letter of each character's pinyin; other words kept whole (中芯国际 -> zxgj)."""
     out = []
@@ -69,3 +70,36 @@ def pinyin_variants(s: str) -> frozenset[str]:
         return frozenset()
     combos = itertools.islice(itertools.product(*choices), MAX_PINYIN_VARIANTS)
     return frozenset("".join(c) for c in combos)
+
+
+_SOUND_DIGRAPHS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ng", "n"), ("ph", "f"), ("ck", "k"), ("ts", "c"),
+                   ("hs", "s"), ("ee", "i"))
+_SOUND_LETTERS = str.maketrans({"p": "b", "t": "d", "k": "g", "q": "c", "x": "s", "v": "w", "j": "z"})
+
+
+@lru_cache(maxsize=200_000)
+def sound_key(s: str) -> str:
+    """How a romanised name sounds, roughly: its first letter, then its consonants with voiced
+    and unvoiced pairs (b/p, d/t, g/k) and look-alike spellings (zh/j/z, ch/q/c, sh/x/s, ng/n,
+    Wade-Giles ts and hs) folded together, vowels and doubled letters dropped.
+
+    Why: firms romanise their own names freely (Tinci for 天赐 tianci, Hicin for 海辰 haichen,
+    VanJee for 万集 wanji, Hengong for 恒工 henggong), so exact pinyin misses them; the key puts
+    such spellings in one block and the scorer decides.
+
+    >>> sound_key("tianci"), sound_key("tinci"), sound_key("haichen"), sound_key("hicin")
+    ('dnc', 'dnc', 'hcn', 'hcn')
+    """
+    text = "".join(ch for ch in s.lower() if "a" <= ch <= "z")
+    if not text:
+        return ""
+    for long, short in _SOUND_DIGRAPHS:
+        text = text.replace(long, short)
+    head, rest = text[0], text[1:].translate(_SOUND_LETTERS)
+    head = head.translate(_SOUND_LETTERS) if head not in "aeiouyw" else head
+    out = [head]
+    for ch in rest:
+        if ch in "aeiouywh" or ch == out[-1]:
+            continue
+        out.append(ch)
+    return "".join(out)

@@ -17,6 +17,8 @@ from pathlib import Path
 import opencc
 import yaml
 
+from kg.schema import TAXONOMY_DIR
+
 HERE = Path(__file__).parent
 # Dots between single letters are abbreviations ("S.A.", "N.V."), not separators.
 _DOTTED = re.compile(r"(?<![a-z0-9])((?:[a-z]\.){2,})")
@@ -122,6 +124,8 @@ class Vocabulary:
     org_concepts: frozenset[str] = frozenset()  # kinds of organisation: agree on kind, not on trade
     group_words: frozenset[str] = frozenset()  # 集团, group: a group, not its listed company
     registered_zh: tuple[str, ...] = ()  # endings of a registered Chinese name (有限公司)
+    listing_prefixes: frozenset[str] = frozenset()  # *ST, ST before a Chinese short name
+    listing_suffixes: frozenset[str] = frozenset()  # A, -U, -UW after it
     numbers: NumberWords | None = None
 
     def region(self, region_id: str | None) -> Region | None:
@@ -142,6 +146,49 @@ def _ancestors(regions: list[Region]) -> dict[str, tuple[str, ...]]:
             chain.append(current)
             current = by_id[current].parent if current in by_id else None
         out[r.id] = tuple(chain)
+    return out
+
+
+_ZH_ADMIN = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "自治州", "地区", "省", "市")
+
+
+def _short_zh(name: str) -> str:
+    """无锡市 -> 无锡, 广西壮族自治区 -> 广西; a name of two characters keeps its suffix (沙市)."""
+    for suffix in _ZH_ADMIN:
+        if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+            return name[: -len(suffix)]
+    return name
+
+
+def _taxonomy_regions(listed: list[Region]) -> list[Region]:
+    """The provinces and cities of the taxonomy (kg/taxonomy/regions.csv: every city of the SZSE
+    list, GB/T 2260 names) that regions.yaml does not list, so that 台州, 淄博 or "Luoyang" open
+    a name as a place and a city cell meets its province. regions.yaml stays the place for
+    abbreviations, districts and spellings; its entries win where both name a place."""
+    import csv
+
+    by_zh = {r.zh: r for r in listed}
+    with open(TAXONOMY_DIR / "regions.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    zh_of = {row["id"]: _short_zh(clean_text(row["name_zh"])) for row in rows}
+    taken = {r.id for r in listed}
+    out: list[Region] = []
+    for row in rows:
+        zh = zh_of[row["id"]]
+        if row["level"] not in ("province", "city") or zh in by_zh or len(zh) < 2:
+            continue
+        latin = {_words(row["name_en"])} | {_words(a) for a in row["aliases"].split("|") if a.isascii() and a.strip()}
+        rid = "".join(_words(row["name_en"]))
+        if not rid or rid in taken:
+            rid = f"{rid}-{row['level']}"
+        parent_zh = zh_of.get(row["parent_id"])
+        parent = by_zh.get(parent_zh) if parent_zh else None
+        parent_id = parent.id if parent else next((r.id for r in out if r.zh == parent_zh), None)
+        region = Region(rid, zh, None, tuple(sorted((w for w in latin if w), key=lambda w: (-len(w), w))),
+                        parent_id or "china")
+        taken.add(rid)
+        by_zh[zh] = region
+        out.append(region)
     return out
 
 
@@ -171,6 +218,7 @@ def vocabulary() -> Vocabulary:
         regions.append(Region(row["id"], clean_text(row["zh"]), row.get("abbr"),
                               tuple(sorted(latin, key=lambda w: (-len(w), w))), row.get("parent"),
                               row.get("suffix")))
+    regions += _taxonomy_regions(regions)
     ids = {r.id for r in regions}
     for r in regions:
         if r.parent and r.parent not in ids:
@@ -226,6 +274,8 @@ def vocabulary() -> Vocabulary:
         org_concepts=frozenset(c.id for c in concepts.values() if c.org or c.unit or c.place_bound),
         group_words=frozenset(clean_text(x) for x in legal.get("group", [])),
         registered_zh=tuple(clean_text(x) for x in legal.get("registered", [])),
+        listing_prefixes=frozenset(clean_text(x) for x in legal.get("listing_marks", {}).get("prefix", [])),
+        listing_suffixes=frozenset(clean_text(x) for x in legal.get("listing_marks", {}).get("suffix", [])),
         numbers=NumberWords(
             zh_counters=_by_length([clean_text(x) for x in numbers["zh_counters"]]),
             zh_ordinal_prefix=tuple(clean_text(x) for x in numbers["zh_ordinal_prefix"]),

@@ -13,15 +13,40 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
+from ingest.normalize.glossary import translate, translated_segments
 from ingest.normalize.legal import STOPWORDS
-from ingest.resolve.features import RecordFeatures
+from ingest.normalize.names import NameParts
+from ingest.normalize.pinyin import pinyin_initials, pinyin_variants, sound_key
+from ingest.resolve.features import RecordFeatures, registered_name
 from ingest.resolve.settings import MAX_BLOCK_SIZE
 
 __all__ = ["MAX_BLOCK_SIZE", "block_keys", "candidate_pairs"]
 
 # Key kinds (the prefix before ":"): n name, v short form, g leading characters, t word are
-# one-sided; p pinyin and a acronym are two-sided, with side "<" and ">" after the kind letter.
-TWO_SIDED = ("p", "a")
+# one-sided; p pinyin, s sound, a acronym, c any two characters are two-sided, with side "<"
+# (Chinese, a Latin acronym, a registered full Chinese name) and ">" (Latin, what an acronym may
+# stand for, a Chinese short name) after the kind letter.
+TWO_SIDED = ("p", "s", "a", "c")
+MIN_SOUND = 3  # a sound key of two consonants (hd, zc) names no one in particular
+
+
+def _syllable_keys(text: str) -> set[str]:
+    """Pinyin spellings of a Chinese core or name and of its first two characters: a brand of
+    two characters leads most short names (立高 of 立高食品, 奇德 of 奇德新材)."""
+    out = set(pinyin_variants(text))
+    if len(text) >= 3:
+        out |= pinyin_variants(text[:2])
+    return out
+
+
+def _latin_words(p: NameParts) -> set[str]:
+    """A Latin core's words and runs of two or three of them (Hua Hong -> huahong), and the
+    whole core: what a pinyin spelling of a Chinese name may equal."""
+    words = [w for w in p.core_words if w not in STOPWORDS]
+    out = {w for w in words}
+    out |= {a + b for a, b in zip(words, words[1:], strict=False)}
+    out |= {a + b + c for a, b, c in zip(words, words[1:], words[2:], strict=False)}
+    return out | {p.core, p.base}
 
 
 def block_keys(f: RecordFeatures) -> set[str]:
@@ -37,11 +62,29 @@ def block_keys(f: RecordFeatures) -> set[str]:
             keys.add("g:" + p.base[:2])
             if len(p.core) >= 2:
                 keys.add("g:" + p.core[:2])
-            keys.update("p<:" + v for v in n.pinyin_core | n.pinyin_base if len(v) >= 4)
+            spelt = (_syllable_keys(p.core) if len(p.core) >= 2 else set()) | n.pinyin_base
+            keys.update("p<:" + v for v in spelt if len(v) >= 4)
+            keys.update("s<:" + k for k in map(sound_key, spelt) if len(k) >= MIN_SOUND)
+            # Every pair of characters of the base, a short name's against a registered full
+            # name's (…有限公司): a short name keeps two of the full name's characters wherever they
+            # stand (天银机电 in 常熟市天银机电, 易购 in 苏宁易购). Two short or two full names meet
+            # on other keys.
+            side = "<" if registered_name(n.text) else ">"
+            keys.update(f"c{side}:" + p.base[i:i + 2] for i in range(len(p.base) - 1))
+            for text in (p.core, p.base):  # BYD = 比亚迪: a Latin acronym of the pinyin initials
+                if 3 <= len(text) <= 6:
+                    keys.add("a>:" + pinyin_initials(text))
         else:
             keys.update("t:" + t for t in p.tokens if len(t) >= 3 and t not in STOPWORDS)
-            keys.update("p>:" + text for text in (p.core, p.base) if len(text) >= 4)
+            words = _latin_words(p)
+            keys.update("p>:" + w for w in words if len(w) >= 4)
+            keys.update("s>:" + k for k in map(sound_key, words) if len(k) >= MIN_SOUND)
             keys.update("a>:" + a for a in p.acronyms)
+            # What the words translate into (Northeast Pharmaceutical -> 东北制药) meets the
+            # Chinese names' own keys: the whole name, and its first two characters.
+            for t in translate(p.tokens) | translate(p.base_words) | translate(p.core_words):
+                keys.update(("n:" + t, "g:" + t[:2], "c<:" + t[:2]))
+            keys.update("c<:" + t for t in translated_segments(p.tokens) if len(t) == 2)
             if 3 <= len(p.core) <= 6 and len(p.tokens) <= 2:
                 keys.add("a<:" + p.core)
     return keys

@@ -28,7 +28,7 @@ __all__ = ["Clustering", "cluster_decisions", "resolve"]
 
 def _edge_order(d: Decision) -> tuple:
     """Manual rows first, then shared codes, then by score; ids break ties, so order is total."""
-    by_key = bool(d.evidence) and d.evidence[0].feature == "shared_key"
+    by_key = _by_code(d)
     tier = 0 if d.origin is Origin.MANUAL else 1 if by_key else 2
     return (tier, -(d.score or 0.0), d.record_a, d.record_b)
 
@@ -104,9 +104,103 @@ def _key_decisions(feats: Sequence[RecordFeatures]) -> tuple[list[Decision], set
     return rows, linked
 
 
+def one_to_one(table: DecisionTable, ambiguity_margin: float, unique_margin: float,
+               unique_threshold: float) -> list[Decision]:
+    """Automatic rows to change because a source lists an organisation once.
+
+    For a record r and another source X, r's candidates in X are ranked by score (rows judged
+    same, unsure or below; shared codes, manual rows and contradictions apart), leaving out
+    candidates judged the same as the best one, or unsure (X's own duplicates: a news feed
+    names 中微公司 and 中微半导体 in two items). Then:
+    - a 'same' row is sent to review ('unsure') unless it is the best of r in X by at least
+      `ambiguity_margin` ("Huaxin Semiconductor" matching both 华新 and 华芯 of one list), seen
+      from either end;
+    - an 'unsure' row scoring at least `unique_threshold` is promoted to 'same' when it is the
+      best of r in X and r the best of its partner in r's source, each by at least
+      `unique_margin` over the runner-up: the only good candidate on both sides (a firm's full
+      name and the one short name that abbreviates it), and the best of each over all sources
+      as well. Only rows the learned model scored and
+      nothing held down (a cap, a refused code) are promoted, and never two records of one
+      source (which lists each organisation once).
+    Only rows the learned model scored are changed (its thresholds were chosen with this rule in
+    force); rows of every kind count as rivals. A pure function of the decision table, so
+    incremental runs stay exact.
+    """
+    ranked: dict[tuple[str, str], list[Decision]] = {}
+    for d in table.effective():
+        if d.origin is Origin.AUTO and d.judgement in RANKED and not _by_code(d):
+            for rid in d.pair:
+                ranked.setdefault((rid, _source(d.other(rid))), []).append(d)
+                ranked.setdefault((rid, ANY_SOURCE), []).append(d)
+    lead: dict[tuple[str, str], tuple[set[tuple[str, str]], float]] = {}  # (record, source) -> best rows, lead
+    for key, rows in ranked.items():
+        rows.sort(key=lambda d: (-(d.score or 0.0), d.pair))
+        top, equal, rivals = rows[0], {rows[0].pair}, []
+        for d in rows[1:]:
+            kin = (table.get(top.other(key[0]), d.other(key[0])) or _NONE).judgement
+            (equal.add(d.pair) if kin in (Judgement.SAME, Judgement.UNSURE) else rivals.append(d))
+        lead[key] = (equal, (top.score or 0.0) - (rivals[0].score or 0.0 if rivals else 0.0))
+    out: dict[tuple[str, str], Decision] = {}
+    for d in table.effective():
+        if d.origin is not Origin.AUTO or d.judgement not in (Judgement.SAME, Judgement.UNSURE) or not _learned(d):
+            continue
+        ends = [lead.get((rid, _source(d.other(rid)))) for rid in d.pair]
+        best = all(e is not None and d.pair in e[0] for e in ends)
+        margin = min(e[1] for e in ends) if best else 0.0  # type: ignore[index]
+        if d.judgement is Judgement.SAME and (not best or margin < ambiguity_margin):
+            why = ("ambiguous: another record of the same source matches as well or better "
+                   f"(lead {margin:.2f} < {ambiguity_margin:.2f})")
+            out[d.pair] = Decision(d.record_a, d.record_b, Judgement.UNSURE, Origin.AUTO, why, d.score,
+                                   (Evidence("ambiguous", d.score or 0.0, why), *d.evidence))
+        elif (d.judgement is Judgement.UNSURE and best and margin >= unique_margin and _alone(d, lead, unique_margin)
+              and _source(d.record_a) != _source(d.record_b)
+              and (d.score or 0.0) >= unique_threshold and _promotable(d)):
+            why = f"the only good match on both sides (lead {margin:.2f} over the runner-up)"
+            out[d.pair] = Decision(d.record_a, d.record_b, Judgement.SAME, Origin.AUTO, why, d.score,
+                                   (Evidence("unique", d.score or 0.0, why), *d.evidence))
+    return [out[p] for p in sorted(out)]
+
+
+RANKED = (Judgement.SAME, Judgement.UNSURE, Judgement.BELOW)
+ANY_SOURCE = "\x00any"  # the ranking of a record's candidates over every source
+
+
+def _alone(d: Decision, lead: dict[tuple[str, str], tuple[set[tuple[str, str]], float]], margin: float) -> bool:
+    """The pair is each record's best candidate over all sources too, by the margin: a news
+    item's "Tongzhang Equipment" is not promoted to 通长智能科技 of one list when 通长精密装备
+    of another list matches it as well."""
+    return all(d.pair in lead[(rid, ANY_SOURCE)][0] and lead[(rid, ANY_SOURCE)][1] >= margin for rid in d.pair)
+# Evidence that a pair was held down on purpose (a contradiction, a refused code): such a pair is
+# never promoted as the only good match, however alone it stands.
+HELD_DOWN = frozenset({"capped", "local_unit", "registered_names", "group_vs_listed", "group_vs_firm", "code_conflict",
+                       "bad_input", "ambiguous"})
+
+
+def _learned(d: Decision) -> bool:
+    """Scored by the learned model, whose thresholds were chosen with this rule in force; pairs
+    the hand-set evidence settles (equal names, two Latin names, codes) are left as they are."""
+    return bool(d.evidence) and d.evidence[0].feature == "model"
+
+
+def _promotable(d: Decision) -> bool:
+    """Scored by the learned model and held down by nothing but its own probability."""
+    return _learned(d) and not any(e.feature in HELD_DOWN for e in d.evidence)
+
+
+def _source(record_id: str) -> str:
+    return record_id.split(":", 1)[0]
+
+
+def _by_code(d: Decision) -> bool:
+    return bool(d.evidence) and d.evidence[0].feature == "shared_key"
+
+
+_NONE = Decision("~a", "~b", Judgement.BELOW, Origin.AUTO)
+
+
 def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] = (),
             settings: ResolveSettings | None = None, previous: Mapping[str, str] | None = None,
-            state: ResolveState | None = None) -> Resolution:
+            state: ResolveState | None = None, scores_out: dict[tuple[str, str], float] | None = None) -> Resolution:
     """Resolve records into entities.
 
     records: dicts with record_id ("source:id"), source, name_zh, name_en, aliases (list) and
@@ -115,6 +209,8 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
     previous: an earlier Resolution.id_map(), so ids of records since removed still resolve.
     state: an earlier Resolution.state: only pairs its changes can affect are scored again
     (ingest.resolve.incremental); the result is the same as without it.
+    scores_out: when given, filled with the score of every pair scored in this run, also those
+    too low to keep (evaluation ranks candidates with it).
 
     >>> r = resolve([{"record_id": "a:1", "source": "a", "name_zh": "中芯国际"},
     ...              {"record_id": "b:1", "source": "b", "name_zh": "中芯国际集成电路制造有限公司"}])
@@ -124,11 +220,12 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
     s = settings or ResolveSettings()
     records = list(records)
     with gc_paused():
-        return _resolve(records, list(overrides), s, previous, state)
+        return _resolve(records, list(overrides), s, previous, state, scores_out)
 
 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,
-             previous: Mapping[str, str] | None, state: ResolveState | None) -> Resolution:
+             previous: Mapping[str, str] | None, state: ResolveState | None,
+             scores_out: dict[tuple[str, str], float] | None = None) -> Resolution:
     feats = [features(r, s, with_names=False) for r in records]  # names only where a pair is scored
     ids = [f.record_id for f in feats]
     seen: set[str] = set()
@@ -162,17 +259,23 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
         if ids[j] < ids[i]:
             i, j = j, i  # score in id order: the same evidence whatever the records' order
         c = compare(full_features(i), full_features(j), s)
+        if scores_out is not None:
+            scores_out[(ids[i], ids[j])] = c.score
         if c.conflicts:
             judgement = Judgement.NOT_SAME
         elif c.score >= s.same_threshold:
             judgement = Judgement.SAME
         elif c.score >= s.unsure_threshold:
             judgement = Judgement.UNSURE
+        elif c.score >= s.keep_below and c.score > 0:
+            judgement = Judgement.BELOW
         else:
             continue
         scored.append(Decision(ids[i], ids[j], judgement, Origin.AUTO, c.reason, c.score, c.evidence))
     scored.sort(key=lambda d: d.pair)
     for row in scored:
+        table.add(row)
+    for row in one_to_one(table, s.ambiguity_margin, s.unique_margin, s.unique_threshold):
         table.add(row)
     for row in overrides:
         if row.origin is not Origin.MANUAL:

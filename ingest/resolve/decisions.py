@@ -25,6 +25,7 @@ class Judgement(StrEnum):
     SAME = "same"
     NOT_SAME = "not_same"
     UNSURE = "unsure"
+    BELOW = "below"  # scored, too low to review: kept so an explanation can show the best refused candidate
 
 
 class Origin(StrEnum):

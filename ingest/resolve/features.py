@@ -11,15 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.normalize.legal import empty_name
 from ingest.normalize.names import NameParts, parse_name, short_name_variants
 from ingest.normalize.pinyin import pinyin_variants
 from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.keys import RecordKeys, record_keys, split_values
 from ingest.resolve.settings import ResolveSettings
 
-__all__ = ["RecordFeatures", "features", "place_within", "record_names", "regions_related"]
+__all__ = ["RecordFeatures", "features", "place_within", "record_names", "record_problems", "regions_related",
+           "registered_name"]
 
 REQUIRED = ("record_id", "source")
+JOINT_STOCK = ("股份有限公司", "股份公司")  # a company limited by shares: the legal form a listed firm must have
 
 
 def _region_id(value: str) -> str | None:
@@ -38,7 +41,7 @@ def place_within(place: str | None, area: str) -> bool:
     return bool(place) and area in vocabulary().region_ancestors(place)  # type: ignore[arg-type]
 
 
-def _registered(text: str) -> bool:
+def registered_name(text: str) -> bool:
     """A Chinese name that ends in a registered legal form (…有限公司): the name of one legal entity."""
     cleaned = clean_text(text).strip()
     return cleaned.endswith(vocabulary().registered_zh)
@@ -104,6 +107,25 @@ class RecordFeatures:
     listed: bool = False  # has a stock code or is of kind listed_company
     group_named: bool = False  # some name marks a group (浪潮集团, Inspur Group)
     place_bound: bool = False  # a government, agency, zone or university (by kind or by name)
+    problems: tuple[str, ...] = ()  # bad input (record_problems): reported, never merged on a name alone
+    joint_stock: bool = False  # a Chinese name ends in 股份有限公司 (every A-share company's legal form)
+
+
+def record_problems(record: Mapping[str, Any], keys: RecordKeys) -> tuple[str, ...]:
+    """What is wrong with a record as input to resolution, one reason each: a code that failed
+    its check (a credit code's GB 32100 check character, a stock code's format), names that are
+    empty once legal forms and marks are stripped (有限公司, "Co., Ltd."), nothing but an id.
+
+    Why a record with a refused code is never merged on its names alone: it claims one legal
+    entity by its code, and a look-alike name may be another (a typo in 91320214… is no licence
+    to join whichever firm is called alike); it goes to review instead."""
+    out = [f"code {value!r} refused: {reason}" for value, reason in keys.rejected]
+    names = record_names(record, keys)
+    if names and all(empty_name(n) for n in names):
+        out.append(f"no name left after normalisation: {' / '.join(names)}")
+    if not names and not keys.keys:
+        out.append("only an id: no name and no valid code")
+    return tuple(out)
 
 
 def _name_features(text: str) -> NameFeatures | None:
@@ -142,7 +164,9 @@ def features(record: Mapping[str, Any], settings: ResolveSettings | None = None,
         str(record["record_id"]), str(record["source"]), names, keys, city, sectors, kind or None, keys.keys,
         frozenset(n.parts.key for n in names),
         qualifiers=frozenset(n.parts.qualifier for n in names if n.parts.qualifier),
-        registered=frozenset(n.parts.base for n in names if n.parts.chinese and _registered(n.text)),
+        registered=frozenset(n.parts.base for n in names if n.parts.chinese and registered_name(n.text)),
         listed=bool(keys.stock_codes) or kind in s.listed_kinds,
         group_named=any(n.parts.group for n in names),
-        place_bound=kind in s.place_bound_kinds or any(n.parts.place_bound for n in names))
+        place_bound=kind in s.place_bound_kinds or any(n.parts.place_bound for n in names),
+        problems=record_problems(record, keys),
+        joint_stock=any(n.parts.chinese and clean_text(n.text).strip().endswith(JOINT_STOCK) for n in names))

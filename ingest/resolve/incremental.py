@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ingest.resolve.blocking import TWO_SIDED
 from ingest.resolve.decisions import Decision, Judgement, Origin
+from ingest.resolve.model import load_model
 from ingest.resolve.score import Evidence
 from ingest.resolve.settings import ResolveSettings
 from kg.gcpause import gc_paused
@@ -53,7 +54,7 @@ Pair = tuple[str, str]
 _ROOT = Path(__file__).resolve().parents[2]
 # What a record's features and a pair's score are computed by: a change here invalidates the state.
 _CODE = ("ingest/resolve", "ingest/normalize")
-_NOT_SCORING = {"step.py", "explain.py", "evaluate.py", "resolution.py", "incremental.py", "__init__.py"}
+_NOT_SCORING = {"step.py", "explain.py", "evaluate.py", "resolution.py", "incremental.py", "__init__.py", "review.py"}
 _LIBRARIES = ("pypinyin", "opencc", "opencc-python-reimplemented", "rapidfuzz", "jieba")
 
 
@@ -215,8 +216,10 @@ _code_hash: str | None = None
 
 
 def fingerprint(settings: ResolveSettings) -> str:
-    """The settings, the resolver's and normaliser's files (code and word lists) and the versions
-    of the libraries they use: decisions cached under another fingerprint are not reused."""
+    """The settings, the resolver's and normaliser's files (code, word lists, the shipped model),
+    the learned model in use (its file's digest: features, trees and thresholds) and the versions
+    of the libraries they use: decisions cached under another fingerprint are not reused, so a
+    new model rescores every pair."""
     global _code_hash
     if _code_hash is None:
         h = hashlib.sha1()
@@ -229,7 +232,8 @@ def fingerprint(settings: ResolveSettings) -> str:
             with contextlib.suppress(metadata.PackageNotFoundError):
                 h.update(f"{lib}={metadata.version(lib)}".encode())
         _code_hash = h.hexdigest()
-    return hashlib.sha1(f"{_code_hash}|{settings!r}".encode()).hexdigest()
+    model = load_model(settings.model)
+    return hashlib.sha1(f"{_code_hash}|{settings!r}|{model.digest if model else 'no model'}".encode()).hexdigest()
 
 
 def _block(key: str) -> str:

@@ -101,7 +101,7 @@ class Explanation:
 
 
 def _render(d: Decision) -> str:
-    sign = {Judgement.SAME: "=", Judgement.NOT_SAME: "≠", Judgement.UNSURE: "?"}[d.judgement]
+    sign = {Judgement.SAME: "=", Judgement.NOT_SAME: "≠", Judgement.UNSURE: "?", Judgement.BELOW: "<"}[d.judgement]
     if d.origin is Origin.MANUAL:
         by = f"manual, by {d.who or 'unknown'}" + (f" on {d.when}" if d.when else "")
     else:
@@ -196,6 +196,11 @@ class Resolution:
     def keys_of(self, record_id: str) -> RecordKeys:
         """The record's codes as validated (with the rejected ones and why)."""
         return self._features[record_id].keys
+
+    def problems_of(self, record_id: str) -> tuple[str, ...]:
+        """Why a record could not take full part: codes that failed their check, no name left
+        after normalisation, nothing but an id (see features.record_problems)."""
+        return self._features[record_id].problems
 
     def entity(self, record_id: str) -> Entity:
         return self.entities[self.canonical(record_id)]

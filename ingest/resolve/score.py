@@ -25,12 +25,21 @@ from rapidfuzz import fuzz
 from ingest.normalize.names import NameParts
 from ingest.normalize.parts import split_industry_zh
 from ingest.normalize.pinyin import pinyin_initials
-from ingest.normalize.vocab import vocabulary
-from ingest.resolve.features import NameFeatures, RecordFeatures, features, place_within, regions_related
+from ingest.normalize.vocab import clean_text, vocabulary
+from ingest.resolve.features import (
+    NameFeatures,
+    RecordFeatures,
+    features,
+    place_within,
+    regions_related,
+    registered_name,
+)
 from ingest.resolve.keys import key_conflicts
+from ingest.resolve.model import PairModel, load_model
+from ingest.resolve.pair_features import pair_features
 from ingest.resolve.settings import ResolveSettings
 
-__all__ = ["Comparison", "Evidence", "compare", "compare_records"]
+__all__ = ["Comparison", "Evidence", "compare", "compare_records", "model_inputs"]
 
 # Features relating a short form to the full name it abbreviates: a short form names the main
 # company, so a place qualifier on the full name does not make it a subsidiary (盛合晶微).
@@ -40,7 +49,7 @@ SHORT_FORMS = ("short_name", "abbreviation")
 PLACE_BOUND_FEATURES = ("name_exact", "pinyin_name", "pinyin_core")
 
 
-COMPANY_KINDS = {"company", "listed_company"}
+COMPANY_KINDS = ("company", "listed_company")
 
 
 class Evidence(NamedTuple):
@@ -204,6 +213,12 @@ def _fmt(values: frozenset[str]) -> str:
     return "/".join(sorted(values)) or "none"
 
 
+def _company_name(n: NameFeatures) -> bool:
+    """A registered company's name (…股份有限公司, …有限公司), not a branch's (…分公司)."""
+    text = n.text.strip()
+    return n.parts.chinese and registered_name(text) and not clean_text(text).endswith(vocabulary().protected_zh)
+
+
 def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:
     """Evidence for one pair of names, the cap that contradictions between them impose, and the
     contradictions that are hard (different numbers, a parent and its unit, a place-bound body
@@ -234,7 +249,10 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
     # One name is the other plus a unit word (中国科学院 + 研究所): a parent and its unit. A unit
     # word in place of another kind (大学 -> 学院) is a change of kind, which the industry
     # relation already weighs.
-    if x.units != y.units and (x.kinds < y.kinds or y.kinds < x.kinds):
+    # A unit word inside a registered company name is no unit: 广州地铁设计研究院股份有限公司 is a
+    # listed firm (its short name 地铁设计), not an institute of something else.
+    if (x.units != y.units and (x.kinds < y.kinds or y.kinds < x.kinds)
+            and not any(_company_name(n) for n, p in ((a, x), (b, y)) if p.units)):
         hard.append(f"a parent and its unit ({_fmt(x.kinds)} vs {_fmt(y.kinds)})")
     # Different places are a conflict, also when one contains the other: 江阴 is in 无锡, yet
     # 江阴市人民政府 is not the 无锡 government.
@@ -282,18 +300,19 @@ def _context(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings) -> list[E
         else:
             out.append(Evidence("sectors", s.sector_disjoint, "no shared sector"))
     # A listed company is a company: sources that do not track listings say 'company'.
-    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != COMPANY_KINDS:
+    if a.kind and b.kind and a.kind != b.kind and {a.kind, b.kind} != set(COMPANY_KINDS):
         out.append(Evidence("kind", s.kind_conflict, f"kinds differ: {a.kind} vs {b.kind}"))
     return out
 
 
 def _best_name_evidence(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings
-                        ) -> tuple[list[Evidence], float, float, tuple[str, ...]]:
+                        ) -> tuple[list[Evidence], float, float, tuple[str, ...], float]:
     """The strongest instance of each name feature over all name pairs, the best value, its cap,
-    and the hard contradictions of the best pair when its names look alike (raw value at least
-    unsure_threshold): then the records are two entities, not merely unlike."""
+    the hard contradictions of the best pair when its names look alike (raw value at least
+    unsure_threshold): then the records are two entities, not merely unlike; and the best value
+    of two Latin names (the learned model never scores those: compare keeps their evidence)."""
     found: list[Evidence] = []
-    best, best_cap, hard = 0.0, 1.0, ()
+    best, best_cap, hard, latin = 0.0, 1.0, (), 0.0
     place_bound = a.place_bound or b.place_bound
     for na in a.names:
         for nb in b.names:
@@ -303,12 +322,14 @@ def _best_name_evidence(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings
                 if (top, match.cap) > (best, best_cap):
                     best, best_cap = top, match.cap
                     hard = match.hard if match.raw >= s.unsure_threshold else ()
+                if not na.parts.chinese and not nb.parts.chinese:
+                    latin = max(latin, top)
                 found.extend(match.evidence)
     found.sort(key=lambda e: (-e.value, e.feature, e.detail))
     strongest: dict[str, Evidence] = {}
     for e in found:  # the strongest instance of each feature, for the explanation
         strongest.setdefault(e.feature, e)
-    return list(strongest.values()), best, best_cap, hard
+    return list(strongest.values()), best, best_cap, hard, latin
 
 
 def _local_unit(a: RecordFeatures, b: RecordFeatures) -> str | None:
@@ -317,8 +338,8 @@ def _local_unit(a: RecordFeatures, b: RecordFeatures) -> str | None:
     city lies in a's place (盛合晶微半导体(江阴) and a 盛合晶微 based in 江阴)."""
     if not a.qualifiers or b.qualifiers or not b.city:
         return None
-    if any(place_within(b.city, q) for q in a.qualifiers):
-        return None
+    if any(place_within(b.city, q) or regions_related(b.city, q) for q in a.qualifiers):
+        return None  # based in the qualifier's place, or in the province around it (维峰电子(广东) in 广东)
     return f"{a.record_id} is the {'/'.join(sorted(a.qualifiers))} unit of a firm based in {b.city}"
 
 
@@ -341,12 +362,79 @@ def record_contradictions(a: RecordFeatures, b: RecordFeatures, s: ResolveSettin
     return out
 
 
-def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | None = None) -> Comparison:
+def in_model_domain(a: RecordFeatures, b: RecordFeatures) -> bool:
+    """The learned model was trained on firms (listed companies against their names): it scores
+    pairs of firms, or of records whose kind is not known, and nothing else (a university, an
+    institute, a government or a zone keeps the hand-set evidence made for it)."""
+    return (a.kind in MODEL_KINDS and b.kind in MODEL_KINDS and not a.place_bound and not b.place_bound)
+
+
+MODEL_KINDS = (None, *COMPANY_KINDS)
+
+
+def _learned(a: RecordFeatures, b: RecordFeatures, rule: float, evidence: list[Evidence], model: PairModel,
+             s: ResolveSettings) -> tuple[float, list[Evidence]] | None:
+    """The model's score for the pair and its evidence (the probability, then each feature's
+    contribution), or None when the model does not score this kind of pair."""
+    if not in_model_domain(a, b):
+        return None
+    x = pair_features(a, b, rule, evidence)
+    kind = model.kind(x)
+    if kind is None:
+        return None
+    p = model.probability(x)
+    score = model.to_score(p, kind, s.same_threshold, s.unique_threshold, s.unsure_threshold)
+    if score < s.keep_below:  # not kept at all: no explanation needed
+        return score, [Evidence("model", round(score, 4), f"learned model: probability {p:.3f} ({kind} pair)")]
+    parts = sorted(((c, f) for f, c in model.contributions(x).items() if abs(c) >= 0.005), key=lambda t: (-abs(t[0]), t[1]))
+    top = ", ".join(f"{f} {c:+.2f}" for c, f in parts[:3])
+    evidence = [Evidence("model", round(score, 4), f"learned model: probability {p:.3f} ({kind} pair); {top}")]
+    evidence += [Evidence(f"model:{f}", round(c, 3), f"{f} = {x[f]:.2f} moves the log-odds by {c:+.2f}") for c, f in parts]
+    return score, evidence
+
+
+def _by_names(a: RecordFeatures, b: RecordFeatures, s: ResolveSettings):
+    """The hand-set part: (equal normalised names, evidence, best name value, its cap, hard
+    contradictions, context evidence, the hand-set score before record-level contradictions)."""
+    same_names = sorted(a.name_keys & b.name_keys)
+    contradictions: tuple[str, ...] = ()
+    latin = 0.0
+    if same_names:  # nothing can score higher: skip the other features
+        evidence = [Evidence("name_exact", s.name_exact, f"same normalised name: {same_names[0]}")]
+        best, best_cap = s.name_exact, 1.0
+    else:
+        evidence, best, best_cap, contradictions, latin = _best_name_evidence(a, b, s)
+    context = _context(a, b, s) if best > 0 else []
+    rule = max(0.0, min(best + sum(e.value for e in context), best_cap)) if best > 0 else 0.0
+    latin_rule = max(0.0, min(latin + sum(e.value for e in context), best_cap)) if latin > 0 else 0.0
+    return same_names, evidence, best, best_cap, contradictions, context, rule, latin_rule
+
+
+def model_inputs(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | None = None
+                 ) -> dict[str, float] | None:
+    """The learned model's features for a pair, exactly as compare() computes them; None for a
+    pair compare() settles without the model (a shared code, equal normalised names). The
+    training script reads pairs through this, so training and scoring never drift apart."""
+    s = settings or ResolveSettings()
+    if (a.strong_keys & b.strong_keys) and not any(c.startswith("credit") for c in key_conflicts(a.keys, b.keys)):
+        return None
+    same_names, evidence, *_, rule, _ = _by_names(a, b, s)
+    return None if same_names or not in_model_domain(a, b) else pair_features(a, b, rule, evidence)
+
+
+def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | None = None,
+            model: PairModel | None | bool = True) -> Comparison:
     """Score a pair of prepared records. Shared strong keys give 1.0; conflicting codes cap it.
 
     Contradictions (different credit codes; for names that look alike, different numbers, a
     parent and its unit, a local unit, two registered names...) are returned as `conflicts`:
     the pair is then judged not the same, which also keeps a third record from joining them.
+
+    Chinese-Chinese and cross-script pairs are scored by the learned model (the setting
+    resolve_model; `model` True reads it, False or None scores by hand-set evidence only, as
+    the model's own training does), which sees the hand-set score as one of its features; the
+    caps of contradictions hold its score down too. A record with a code that failed its check
+    is never merged on its names: its pairs go to review.
     """
     s = settings or ResolveSettings()
     conflicts = tuple(key_conflicts(a.keys, b.keys)) if a.strong_keys and b.strong_keys else ()
@@ -354,14 +442,10 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
     shared = sorted(a.strong_keys & b.strong_keys)
     if shared and not hard:
         return Comparison(1.0, tuple(Evidence("shared_key", 1.0, f"both have {k}") for k in shared))
-    same_names = sorted(a.name_keys & b.name_keys)
-    contradictions: tuple[str, ...] = ()
-    if same_names:  # nothing can score higher: skip the other features
-        evidence = [Evidence("name_exact", s.name_exact, f"same normalised name: {same_names[0]}")]
-        best, best_cap = s.name_exact, 1.0
-    else:
-        evidence, best, best_cap, contradictions = _best_name_evidence(a, b, s)
-    if best >= s.unsure_threshold:
+    same_names, evidence, best, best_cap, contradictions, context, rule, latin_rule = _by_names(a, b, s)
+    pair_model = load_model(s.model) if model is True else (model or None)
+    learned = _learned(a, b, rule, evidence, pair_model, s) if pair_model is not None and not same_names else None
+    if max(best, learned[0] if learned else 0.0) >= s.unsure_threshold:
         against = record_contradictions(a, b, s)
         if against:
             best_cap = min(best_cap, s.contradiction_cap)
@@ -369,11 +453,25 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
             evidence = [e._replace(value=min(e.value, best_cap), detail=f"{e.detail}; {note}") for e in evidence]
             evidence += against
             contradictions += tuple(e.detail for e in against)
-    score = best
-    if score > 0:
-        context = _context(a, b, s)
-        score = min(score + sum(e.value for e in context), best_cap)
-        evidence += context
+    score = min(best + sum(e.value for e in context), best_cap) if best > 0 else 0.0
+    evidence += context
+    if learned is not None:  # two Latin names of the pair keep their own evidence
+        score = min(max(learned[0], latin_rule), best_cap)
+        if contradictions:  # the reason a reviewer reads first names what held the pair down
+            head = learned[1][0]
+            learned[1][0] = head._replace(detail=f"{head.detail}; {'; '.join(contradictions)}")
+        if learned[0] > best_cap:  # the hand-set caps hold the model down: never promoted as unique (cluster.one_to_one)
+            evidence.append(Evidence("capped", best_cap, f"model score {learned[0]:.2f} held at {best_cap:.2f} by a contradiction"))
+        evidence = learned[1] + evidence
+    group = next((g for g, other in ((a, b), (b, a))
+                  if g.group_named and not g.listed and not g.joint_stock and not other.group_named), None)
+    if learned is not None and group is not None:  # 紫光集团 vs 紫光国微: a group and a firm sharing its brand
+        evidence.append(Evidence("group_vs_firm", score, f"{group.record_id} is named as a group, the other is not: "
+                                                         "merged only on a score above the same threshold, never as the only good match"))
+    problems = a.problems or b.problems
+    if problems and score > s.unsure_threshold:
+        score = s.unsure_threshold
+        evidence.append(Evidence("bad_input", score, f"left for review, never merged on names alone: {problems[0]}"))
     if conflicts:
         cap = 0.0 if hard else s.stock_conflict_cap
         score = min(score, cap)

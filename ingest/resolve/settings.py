@@ -30,6 +30,7 @@ def _s(name: str) -> Any:
 @dataclass(frozen=True)
 class ResolveSettings:
     same_threshold: float = _s("same_threshold")
+    unique_threshold: float = _s("unique_threshold")
     unsure_threshold: float = _s("unsure_threshold")
     max_block_size: int = _s("max_block_size")
 
@@ -79,14 +80,22 @@ class ResolveSettings:
     # Canonical ids: records whose id starts with one of these win, then credit-code holders.
     canonical_prefixes: tuple[str, ...] = _s("canonical_prefixes")
 
+    # The learned model, one-to-one ambiguity, and what is kept for explanations.
+    model: str = _s("model")
+    ambiguity_margin: float = _s("ambiguity_margin")
+    unique_margin: float = _s("unique_margin")
+    keep_below: float = _s("keep_below")
+
     @classmethod
     def from_settings(cls, settings: Settings) -> ResolveSettings:
         """The values the operator set (config file, environment) for every `resolve_*` row."""
         return cls(**{f.name: getattr(settings, f"resolve_{f.name}") for f in fields(cls)})
 
     def __post_init__(self) -> None:
-        if not 0 < self.unsure_threshold <= self.same_threshold <= 1:
-            raise ValueError("need 0 < unsure_threshold <= same_threshold <= 1")
+        if not 0 < self.unsure_threshold <= self.unique_threshold <= self.same_threshold <= 1:
+            raise ValueError("need 0 < unsure_threshold <= unique_threshold <= same_threshold <= 1")
+        if not 0 <= self.keep_below <= self.unsure_threshold:
+            raise ValueError("need 0 <= keep_below <= unsure_threshold")
         if self.max_block_size < 2:
             raise ValueError("max_block_size must be at least 2")
 

@@ -193,6 +193,9 @@ def resolve_organizations(ctx: Context) -> None:
     for rid in batch:  # codes that failed validation are reported, not used as keys
         for value, reason in resolution.keys_of(rid).rejected:
             ctx.log.details.append({"op": "bad_code", "id": rid, "where": where[rid], "value": value, "reason": reason})
+        for problem in resolution.problems_of(rid):  # no name left, only an id: never merged on a name
+            if not problem.startswith("code "):
+                ctx.log.details.append({"op": "bad_record", "id": rid, "where": where[rid], "reason": problem})
     with gc_paused():
         inputs = _note_merges(ctx, resolution)
     # A node that used to absorb ids that now stand alone is rebuilt from its records.
@@ -208,7 +211,7 @@ def resolve_organizations(ctx: Context) -> None:
     if resolution.state is not None:
         resolution.state.save(out / STATE_FILE)
     (out / EXPLAIN_FILE).write_text(json.dumps(
-        {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.rows() if d.judgement == Judgement.UNSURE][:5000]},
+        {"entities": explain, "unsure": [d.as_dict() for d in resolution.decisions.effective() if d.judgement == Judgement.UNSURE][:5000]},
         ensure_ascii=False, default=str), encoding="utf-8")
 
 

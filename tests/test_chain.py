@@ -248,13 +248,15 @@ PACKAGER = (
     '"集成电路封装测试企业，提供倒装、凸块、晶圆级封装和成品测试服务。Outsourced semiconductor assembly and '
     'test (OSAT): flip-chip, bumping, wafer-level packaging and final test.",,'
 )
+# Each firm its own name core: with one shared core (示例…) resolution rightly joins some of them
+# (示例农村商业银行 / 示例银行 read like 无锡农村商业银行 / 无锡银行), which these tests are not about.
 ORGS = [
-    "t-bank,示例农村商业银行,Example Rural Commercial Bank,company,,无锡,,J 金融业,",
-    "t-power,示例功率半导体有限公司,Example Power Semiconductor Co.,company,,苏州,"
+    "t-bank,庚辛农村商业银行,Gengxin Rural Commercial Bank,company,,无锡,,J 金融业,",
+    "t-power,壬癸功率半导体有限公司,Rengui Power Semiconductor Co.,company,,苏州,"
     '"SiC MOSFET和IGBT功率器件晶圆制造。Silicon-carbide MOSFET and IGBT power-device wafer fab.",,半导体',
-    "t-curated,示例液冷科技,Example Liquid Cooling,company,ai.aidc.cooling_liquid,无锡,冷板式液冷,,",
-    "t-src-bank,示例银行股份有限公司,Example Bank Co.,listed_company,src-bank,深圳,retail bank,,",
-    "t-src-pkg,示例封装股份有限公司,Example OSAT Co.,listed_company,src-pkg,南通,semiconductor packaging and test,,",
+    "t-curated,子丑液冷科技,Zichou Liquid Cooling,company,ai.aidc.cooling_liquid,无锡,冷板式液冷,,",
+    "t-src-bank,丙丁银行股份有限公司,Bingding Bank Co.,listed_company,src-bank,深圳,retail bank,,",
+    "t-src-pkg,戊己封装股份有限公司,Wuji OSAT Co.,listed_company,src-pkg,南通,semiconductor packaging and test,,",
 ]
 
 

@@ -65,6 +65,8 @@ ROUTES = {
     "chain.chain_page": ("GET", "/chain?region=Wuxi", READ),
     "chain.chain_xlsx": ("GET", "/chain.xlsx?region=Wuxi", READ),
     "chain.api_chain": ("GET", "/api/v1/chain?region=Wuxi", API_READ),
+    "review.page": ("GET", "/review", EDIT_PAGE),
+    "review.decide": ("POST", "/review/decide", EDIT_POST),  # no fields: the form error sends staff back
 }
 # Routes that other areas add later (console, chain map) must be listed here by their authors.
 OPTIONAL_PREFIXES = ("console.", "chain.")

@@ -166,17 +166,23 @@ def main() -> None:
         manifest.write_text("sources:\n" + "\n".join(sources) + "\n", encoding="utf-8")
         changed = work / "input" / "exchange" / "organizations.csv"
 
+        print(f"load average at the start: {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[1]:.1f} (5 min) "
+              f"on {os.cpu_count()} cores")
         server = start_neo4j(state, args.heap, args.pagecache)
         neo4j = {"backend": "neo4j", "neo4j_uri": server["uri"], "neo4j_user": "neo4j",
                  "neo4j_password": server["password"]}
         base = {"embedder": args.embedder}
-        result: dict = {"orgs": args.orgs, "relations": args.relations, "embedder": args.embedder,
+        result: dict = {"orgs": args.orgs, "relations": args.relations, "embedder": args.embedder, "load_avg": {},
                         "neo4j": {"version": "5.26.30 Community", "heap": args.heap, "page_cache": args.pagecache}}
         if "ladybug" in args.backends:
             result["ladybug"] = run_backend("ladybug", load_settings({**base, "home": str(work / "lb"),
                                                                       "backend": "ladybug"}), manifest, changed, args.queries)
+            result["load_avg"]["after_ladybug"] = round(os.getloadavg()[1], 1)
+            print(f"load average (5 min) after ladybug: {result['load_avg']['after_ladybug']}")
         result["neo4j"].update(run_backend("neo4j", load_settings({**base, "home": str(work / "n4"), **neo4j}),
                                            manifest, changed, args.queries))
+        result["load_avg"]["after_neo4j"] = round(os.getloadavg()[1], 1)
+        print(f"load average (5 min) after neo4j: {result['load_avg']['after_neo4j']}")
         result["neo4j"]["rss_mib_after_load"] = rss_mib(server["pid"])
         store = sum(f.stat().st_size for f in (state / "home" / "data" / "databases").rglob("*") if f.is_file())
         result["neo4j"]["store_mib"] = round(store / 2**20, 1)

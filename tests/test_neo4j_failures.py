@@ -213,3 +213,83 @@ def test_a_server_gone_mid_write_publishes_nothing(graph, neo4j_server, monkeypa
     assert "nothing was published" in message
     assert snapshot(graph) == before
     assert not [p for p in (graph.home_path / "neo4j").iterdir() if p.name.startswith(".work-")]
+
+
+# the bulk path (kg/backends/neo4j_bulk.py) -------------------------------------------------------
+def _raw(server, cypher: str, **params):
+    with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, server.password)) as d, d.session() as s:
+        return [r.values() for r in s.run(cypher, params)]
+
+
+def _bulk_rows(n: int):
+    orgs = [{"id": f"b{i}", "name_en": f"Bulk {i}", "status": "active", "aliases": [f"B{i}"]} for i in range(n)]
+    edges = [{"source_id": f"b{i}", "target_id": f"b{(i * 7 + 1) % n}", "source": "t"} for i in range(n)]
+    return orgs, [e for e in edges if e["source_id"] != e["target_id"]]
+
+
+def test_bulk_rows_are_committed_batch_by_batch_and_an_abort_removes_them(graph, neo4j_server):
+    """A large batch of new nodes and edges is committed as it goes (the server never holds a
+    first load in one transaction), tagged with the writer's version; rows touching what the
+    writer's own transaction holds go through that transaction (no lock wait on ourselves);
+    an abort removes the committed batches, so the published graph is as it was."""
+    before = snapshot(graph)
+    s = graph.replace(bulk_copy_min_rows=10, write_batch_size=10)
+    orgs, edges = _bulk_rows(40)
+    w = open_writer(s, purpose="bulk test")
+    try:
+        w.upsert_nodes("Sector", [{"id": "s1", "name_en": "held by the writer's transaction"}])
+        w.create_nodes("Organization", orgs)
+        w.create_edges("SUPPLIES", edges)
+        w.create_edges("ACTIVE_IN", [{"source_id": f"b{i}", "target_id": f"s{1 + i % 4}"} for i in range(40)])
+        committed = _raw(neo4j_server, "MATCH (n:Organization) WHERE n._run = $run RETURN count(n)", run=w.version)
+        supplies = _raw(neo4j_server, "MATCH ()-[e:SUPPLIES]->() WHERE e._run = $run RETURN count(e)", run=w.version)
+        active = _raw(neo4j_server, "MATCH ()-[e:ACTIVE_IN]->() RETURN count(e)")
+        assert committed == [[40]] and supplies == [[len(edges)]]  # visible outside the writer's transaction
+        assert active == [[30]]  # the 10 into s1 wait in the writer's transaction
+        assert len(w.neighbours("s1", direction="in")) == 10 and w.get("b39") is not None  # it reads them all
+    finally:
+        w.abort()
+    assert snapshot(graph) == before
+    assert _raw(neo4j_server, "MATCH (n) WHERE n._run IS NOT NULL OR n.run IS NOT NULL RETURN count(n)") == [[0]]
+
+
+def test_bulk_rows_are_published_with_the_version(graph, neo4j_server):
+    s = graph.replace(bulk_copy_min_rows=10, write_batch_size=10)
+    orgs, edges = _bulk_rows(40)
+    with open_writer(s, purpose="bulk test") as w:
+        w.create_nodes("Organization", orgs)
+        w.create_edges("SUPPLIES", edges)
+    with open_view(graph) as v:
+        assert v.version == w.version and v.counts()["Organization"] == 40 and v.counts()["SUPPLIES"] == len(edges)
+        assert v.get("b3").props["aliases"] == ["B3"] and "_run" not in v.get("b3").props
+    assert _raw(neo4j_server, "MATCH (m:_Meta) WHERE m.run IS NOT NULL RETURN count(m)") == [[0]]  # no marker left
+
+
+def test_a_killed_bulk_load_is_removed_by_the_next_writer(graph, neo4j_server, tmp_path):
+    """SIGKILL in the middle of a bulk load: its committed batches stay, marked; the next
+    writer removes them before it writes, so what gets published never contains them."""
+    before = snapshot(graph)
+    orgs, edges = _bulk_rows(40)
+    overrides = {"home": str(graph.home_path), **neo4j_server.overrides(), "bulk_copy_min_rows": 10, "write_batch_size": 10}
+    script = (
+        "import os, signal\n"
+        "from kg.backends import open_writer\n"
+        "from kg.settings import load_settings\n"
+        f"w = open_writer(load_settings({overrides!r}), purpose='killed')\n"
+        f"w.create_nodes('Organization', {orgs!r})\n"
+        f"w.create_edges('SUPPLIES', {edges!r})\n"
+        "print(w.version, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr
+    killed = proc.stdout.strip()
+    assert _raw(neo4j_server, "MATCH (n:Organization) WHERE n._run = $run RETURN count(n)", run=killed) == [[40]]
+    assert snapshot(graph)[0] == before[0]  # never published
+    with open_writer(graph, purpose="after the kill") as w:
+        assert w.undone_runs == [killed]
+        w.upsert_nodes("Sector", [{"id": "s500", "name_en": "after"}])
+    with open_view(graph) as v:
+        assert v.get("b1") is None and v.counts().get("Organization", 0) == 0 and v.get("s500") is not None
+    assert _raw(neo4j_server, "MATCH (n) WHERE n._run = $run RETURN count(n)", run=killed) == [[0]]

@@ -30,7 +30,8 @@ from kg.store import GraphView
 ROOT = Path(__file__).resolve().parent.parent
 LINT = ROOT / ".ci" / "cypher-lint"
 EMBEDDED = ("Organization", "Sector", "Project")
-META_PROPS = {"id", "version", "schema", "committed", "writer", "writer_since", st.VECTOR_PROPERTY}
+META_PROPS = {"id", "version", "schema", "committed", "writer", "writer_since", "run", "since", st.VECTOR_PROPERTY,
+              st.RUN_PROPERTY}
 ROW_KEYS = {"source_id", "target_id", "props", "vector"}  # keys of the parameter rows the writes UNWIND
 
 
@@ -212,7 +213,7 @@ def test_console_examples_and_guard_pass_neo4j_lint():
 def test_the_backend_sends_no_cypher_of_its_own():
     """Every statement lives in neo4j_statements, or the enumeration above would miss it."""
     pattern = re.compile(r"[\"'](?:MATCH|MERGE|CREATE|UNWIND|CALL|SHOW|RETURN|EXPLAIN|DROP)\b")
-    for name in ("neo4j.py", "neo4j_common.py", "neo4j_view.py", "neo4j_writer.py"):
+    for name in ("neo4j.py", "neo4j_common.py", "neo4j_view.py", "neo4j_writer.py", "neo4j_bulk.py"):
         text = (ROOT / "kg" / "backends" / name).read_text(encoding="utf-8")
         assert not pattern.search(text), f"kg/backends/{name} has a Cypher literal: move it to neo4j_statements.py"
 

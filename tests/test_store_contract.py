@@ -313,16 +313,16 @@ def _spy_bulk(backend, monkeypatch) -> list[str]:
         real_copy = LadybugWriter._copy
         monkeypatch.setattr(LadybugWriter, "_copy", lambda self, stmt, table: (calls.append(stmt), real_copy(self, stmt, table)))
     else:
-        from kg.backends.neo4j_writer import Neo4jWriter
+        from kg.backends.neo4j_bulk import BulkPath
 
-        real_run = Neo4jWriter._run
+        real_write = BulkPath.write
 
-        def run(self, statement, params, journal):
-            if statement and " CREATE (" in statement:
+        def write(self, statement, rows, *args, **kwargs):
+            if " CREATE (" in statement:
                 calls.append(statement)
-            return real_run(self, statement, params, journal)
+            return real_write(self, statement, rows, *args, **kwargs)
 
-        monkeypatch.setattr(Neo4jWriter, "_run", run)
+        monkeypatch.setattr(BulkPath, "write", write)
     return calls
 
 

@@ -2,6 +2,7 @@
 
 The parts: neo4j_common.py (driver, value conversion, errors, versions), neo4j_view.py (reads
 and the console's guarded query), neo4j_writer.py (one transaction with a replay journal),
+neo4j_bulk.py (the writer's bulk path: large batches of new rows committed as they go),
 neo4j_statements.py (every Cypher statement sent). Imports run one way: this module ->
 writer -> view -> common -> statements.
 """

@@ -159,6 +159,29 @@ PUBLISH_META = (
     "SET m.version = $version, m.schema = $schema, m.committed = datetime(), m.writer = null"
 )
 
+# the bulk path (kg/backends/neo4j_bulk.py) ---------------------------------------------------
+RUN_PROPERTY = "_run"  # the writer's version id on nodes and edges its bulk path committed early
+BULK_MARK = f"CREATE (m:{q(META_LABEL)} {{id: $marker, run: $run, since: datetime()}})"
+BULK_MARKS = f"MATCH (m:{q(META_LABEL)}) WHERE m.run IS NOT NULL RETURN m.id AS marker, m.run AS run"
+BULK_UNMARK = f"MATCH (m:{q(META_LABEL)} {{id: $marker}}) DELETE m"
+
+
+def bulk_undo_nodes(label: str) -> str:
+    """Removes what a bulk load that never published committed: batched, in an implicit
+    transaction, so that undoing a large load does not need the memory the load avoided."""
+    return (
+        f"MATCH (n:{q(label)}) WHERE n.{q(RUN_PROPERTY)} = $run "
+        f"CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF $batch ROWS"
+    )
+
+
+def bulk_undo_edges(rel_type: str) -> str:
+    return (
+        f"MATCH ()-[e:{q(rel_type)}]->() WHERE e.{q(RUN_PROPERTY)} = $run "
+        f"CALL (e) {{ DELETE e }} IN TRANSACTIONS OF $batch ROWS"
+    )
+
+
 # reads ------------------------------------------------------------------------------------
 READ_META = f"MATCH (m:{q(META_LABEL)} {{id: $meta_id}}) RETURN m.version AS version, m.schema AS schema"
 

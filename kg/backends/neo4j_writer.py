@@ -5,9 +5,9 @@ ladybug, readers see all of a refresh or none of it and the writer reads its own
 also journals every write; a transient error (deadlock, leader switch, lost connection)
 starts a new transaction and replays the journal, which is safe because the failed
 transaction was rolled back by the server, every write is by id and we are the only writer.
-The cost is server memory: one transaction holds the whole change set, so a first load of
-millions of rows should use `neo4j-admin database import` from
-`stakegraph export --format neo4j-admin` (docs/neo4j.md).
+The cost is server memory: one transaction holds the whole change set. So large batches of
+new nodes and edges (a first load) go through the bulk path instead (neo4j_bulk.py): batches
+committed as they go, tagged with the version id, removed again if the writer never publishes.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 from kg.backends import neo4j_statements as st
 from kg.backends.edges import canonical_rows, group_by_end_labels
+from kg.backends.neo4j_bulk import BulkPath
 from kg.backends.neo4j_common import (
     DATA_ROOT,
     RETRIES,
@@ -45,12 +46,6 @@ from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
 from kg.store import GraphWriter, QueryResult, StoreError
-
-DUPLICATE_ID = "ConstraintValidationFailed"
-
-
-class _DuplicateId(StoreError):
-    """A CREATE met an existing id (the bulk path then upserts the batch)."""
 
 
 def _memory_limit(settings: Settings, exc: Exception) -> StoreError | None:
@@ -86,6 +81,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             self.added_schema = self._ensure_schema()
             self._prepare_data_dir()
             self._run(None, {}, journal=False)  # opens the transaction and locks the graph
+            self._bulk = BulkPath(settings, self._driver, self._db, self.schema, self._work)
+            self.undone_runs = self._bulk.undo_stale()  # a killed writer's bulk rows, never published
         except BaseException:
             if hasattr(self, "_work"):
                 shutil.rmtree(self.data_dir, ignore_errors=True)
@@ -157,8 +154,6 @@ class Neo4jWriter(Neo4jView, GraphWriter):
                 time.sleep(_backoff(attempt))
             except Neo4jError as exc:
                 self._tx = None  # a failed statement ends the server's transaction
-                if DUPLICATE_ID in (exc.code or ""):
-                    raise _DuplicateId(exc.message or str(exc)) from exc
                 raise store_error(exc) from exc
             except DriverError as exc:
                 self._tx = None
@@ -203,25 +198,27 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         return self._set_nodes(st.update_nodes(label), label, rows)
 
     def create_nodes(self, label: str, rows: Sequence[dict[str, Any]]) -> int:
-        """New nodes: CREATE for a batch of bulk_copy_min_rows or more (no MERGE lookup), the
-        MERGE path below. An id that exists already fails the CREATE on the uniqueness
-        constraint, which ends the transaction: a new one replays the journal without the
-        failed batch, and the batch is upserted, so the result is an upsert either way."""
+        """New nodes: a batch of bulk_copy_min_rows or more goes through the bulk path (CREATE,
+        no MERGE lookup, committed batch by batch: neo4j_bulk.py); smaller ones, and a batch
+        the bulk path hands back (an id that exists already, or one this transaction wrote),
+        are upserted in the writer's transaction, so the result is an upsert either way."""
         self.schema.label(label)
         if len(rows) < self._settings.bulk_copy_min_rows:
             return self.upsert_nodes(label, rows)
-        mark = len(self._journal)
-        try:
-            self._set_nodes(st.create_nodes(label), label, rows)
-        except _DuplicateId:
-            del self._journal[mark:]
-            self._run(None, {}, journal=False)
-            return self.upsert_nodes(label, rows)
+        statement = st.create_nodes(label)
+        for chunk in chunks(list(rows), self._settings.write_batch_size):
+            if all(self._bulk.free(r["id"], None) for r in chunk):
+                payload = [{"id": r["id"], "props": self._bulk.tag({k: v for k, v in r.items() if k != "id"})}
+                           for r in chunk]
+                if self._bulk.write(statement, payload):
+                    continue
+            self.upsert_nodes(label, chunk)
         return len(rows)
 
     def _set_nodes(self, statement: str, label: str, rows: Sequence[dict[str, Any]]) -> int:
         self.schema.label(label)
         payload = [{"id": r["id"], "props": {k: v for k, v in r.items() if k != "id"}} for r in rows]
+        self._bulk.hold(r["id"] for r in rows)
         for chunk in chunks(payload, self._settings.write_batch_size):
             self._run(statement, {"rows": chunk}, journal=True)
         return len(rows)
@@ -244,11 +241,26 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             for r in canonical_rows(self.schema, rel_type, rows)
         ]
         for (a, b), group in self._by_ends(rel_type, canon).items():
-            create = bulk and len(group) >= self._settings.bulk_copy_min_rows
-            statement = st.create_edges(rel_type, a, b) if create else st.upsert_edges(rel_type, a, b)
+            if bulk and len(group) >= self._settings.bulk_copy_min_rows:
+                group = self._bulk_edges(rel_type, a, b, group)
+            self._bulk.hold(x for r in group for x in (r["source_id"], r["target_id"]))
             for chunk in chunks(group, self._settings.write_batch_size):
-                self._run(statement, {"rows": chunk}, journal=True)
+                self._run(st.upsert_edges(rel_type, a, b), {"rows": chunk}, journal=True)
         return len(rows)
+
+    def _bulk_edges(self, rel_type: str, a: str, b: str, group: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """New edges through the bulk path (CREATE: no MERGE walk of the ends' relationships,
+        which on a node of high degree is the cost of the write); returns the rows it handed
+        back for the writer's transaction: an end this transaction wrote (it holds the lock),
+        or a batch with an end the bulk path cannot see (created by this transaction)."""
+        free = [r for r in group if self._bulk.free(r["source_id"], a) and self._bulk.free(r["target_id"], b)]
+        back = [r for r in group if not (self._bulk.free(r["source_id"], a) and self._bulk.free(r["target_id"], b))]
+        create, retry = st.create_edges(rel_type, a, b), st.upsert_edges(rel_type, a, b)
+        for chunk in chunks(free, self._settings.write_batch_size):
+            tagged = [{**r, "props": self._bulk.tag(r["props"])} for r in chunk]
+            if not self._bulk.write(create, tagged, retry_statement=retry, expect_count=True):
+                back.extend(chunk)
+        return back
 
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
@@ -256,6 +268,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         for node_id, label in self.labels_of(ids).items():
             by_label[label].append(node_id)
         for label, group in by_label.items():
+            self._bulk.hold(group)
             for chunk in chunks(group, self._settings.write_batch_size):
                 n += self._run(st.delete_nodes(label), {"ids": chunk}, journal=True)[0][0]
         return n
@@ -266,6 +279,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
 
     def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
         self.schema.label(label)
+        self._bulk.hold(label=label)
         self._run(st.touch_seen_nodes(label), {"ran": sorted(feeds), "run": run_id}, journal=True)
 
     def delete_edges(self, rel_type: str, pairs: Sequence[tuple[str, str]]) -> int:
@@ -277,6 +291,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             if s in labels and t in labels
         ]
         n = 0
+        self._bulk.hold(x for r in rows for x in (r["source_id"], r["target_id"]))
         for (a, b), group in self._by_ends(rel_type, rows).items():
             for chunk in chunks(group, self._settings.write_batch_size):
                 n += self._run(st.delete_edges(rel_type, a, b), {"rows": chunk}, journal=True)[0][0]
@@ -287,6 +302,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         if not len(ids):
             return
         rows = [{"id": i, "vector": [float(x) for x in v]} for i, v in zip(ids, vectors, strict=True)]
+        self._bulk.hold(ids)
         for chunk in chunks(rows, self._settings.write_batch_size):
             self._run(st.set_vectors(label), {"rows": chunk}, journal=True)
         self._pending_indexes.append(st.vector_index_statement(label, len(rows[0]["vector"])))
@@ -299,6 +315,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         try:
             os.replace(self.data_dir, final)  # before the graph commit: a crash leaves a harmless folder
             params = {"meta_id": st.META_ID, "version": self._work, "schema": schema_fingerprint(self.schema)}
+            if self._bulk.marked:  # published in the same commit: the bulk rows stop being undoable
+                self._run(st.BULK_UNMARK, {"marker": self._bulk.marker}, journal=True)
             self._run(st.PUBLISH_META, params, journal=True)
             self._commit_transaction()
             forget_version(self._settings)
@@ -306,11 +324,22 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             prune_versions(self._settings, keep={self._work})
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
+            self._undo_bulk()
             raise
         finally:
             if self._session is not None:
                 self._session.close()
             self._lock_file.release()
+
+    def _undo_bulk(self) -> None:
+        """After a failed commit or an abort: remove the bulk path's rows unless this version was
+        published after all (a commit whose reply was lost). Unreachable now, they stay marked
+        and the next writer removes them."""
+        if not self._bulk.marked:
+            return
+        with contextlib.suppress(StoreError):
+            if read_meta(self._settings)[0] != self._work:
+                self._bulk.undo()
 
     def _commit_transaction(self) -> None:
         """Commit; when the connection drops during the commit its outcome is unknown, so the
@@ -355,6 +384,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
                 with contextlib.suppress(Neo4jError, DriverError):
                     self._tx.rollback()
             shutil.rmtree(self.data_dir, ignore_errors=True)
+            self._undo_bulk()
         finally:
             if self._session is not None:
                 self._session.close()

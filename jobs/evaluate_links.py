@@ -134,17 +134,17 @@ def methods(ranker, settings) -> dict[str, Any]:
     graph = WeightsRanker({f: w for f, w in weights.items() if f not in EMBEDDING})
 
     def default(cs: CandidateSet) -> np.ndarray:
-        _, fit, boost = score_set(cs, ranker, policy)
+        _, fit, boost = score_set(cs, ranker, policy, contributions=False)
         return np.array(fit) + np.array(boost)
 
-    out: dict[str, Any] = {"model": default, "learned (fit only)": lambda cs: ranker.score(cs.question, cs.x).scores,
+    out: dict[str, Any] = {"model": default, "learned (fit only)": lambda cs: ranker.score(cs.question, cs.x, False).scores,
                            "default weights": lambda cs: WeightsRanker(weights).score(cs.question, cs.x).scores,
                            "embedding only": lambda cs: embedding.score(cs.question, cs.x).scores,
                            "graph only": lambda cs: graph.score(cs.question, cs.x).scores}
     if isinstance(ranker, LearnedRanker) and ranker.models:
         for group, features in GROUPS.items():
             alt = ranker.without(features)
-            out[f"learned - {group}"] = lambda cs, alt=alt: alt.score(cs.question, cs.x).scores
+            out[f"learned - {group}"] = lambda cs, alt=alt: alt.score(cs.question, cs.x, False).scores
     return out
 
 

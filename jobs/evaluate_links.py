@@ -92,10 +92,31 @@ def read_hidden(path: Path) -> list[Hidden]:
     return out
 
 
-def metrics(ranks: list[int | None], k: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Rank:
+    """Where the answer lands: `better` candidates score above it, `tied` (itself included) the
+    same, after the popularity tie-break. Within a tie every order is equally likely, so a hit and
+    a reciprocal rank are expectations over them. The id used to break the last ties: stock
+    codes encode listing age (older firms have lower codes), which gave tie-heavy baselines a
+    signal of their own (co-investors on the Shenwan dev case: MRR 0.242 by id, 0.184 expected)."""
+
+    better: int
+    tied: int = 1
+
+    def hit(self, k: int) -> float:
+        return max(0, min(self.tied, k - self.better)) / self.tied
+
+    def reciprocal(self, depth: int) -> float:
+        top = min(self.better + self.tied, depth)
+        return sum(1.0 / r for r in range(self.better + 1, top + 1)) / self.tied
+
+
+def metrics(ranks: list[Rank | int | None], k: int) -> dict[str, Any]:
+    """hit@1, hit@k and MRR over the first MRR_DEPTH ranks; an int is a rank without ties."""
     n = len(ranks)
-    hit = lambda m: sum(1 for r in ranks if r is not None and r <= m) / n if n else 0.0  # noqa: E731
-    mrr = sum(1.0 / r for r in ranks if r is not None and r <= MRR_DEPTH) / n if n else 0.0
+    rs = [Rank(r - 1) if isinstance(r, int) else r for r in ranks]
+    hit = lambda m: sum(r.hit(m) for r in rs if r is not None) / n if n else 0.0  # noqa: E731
+    mrr = sum(r.reciprocal(MRR_DEPTH) for r in rs if r is not None) / n if n else 0.0
     return {"hit@1": round(hit(1), 4), f"hit@{k}": round(hit(k), 4), "mrr": round(mrr, 4), "n": n}
 
 
@@ -118,12 +139,17 @@ BASELINES = {  # each a score over the same candidate set; ties broken by popula
 }
 
 
-def rank_of(cs: CandidateSet, scores: np.ndarray, answer: str) -> int | None:
+def rank_of(cs: CandidateSet, scores: np.ndarray, answer: str) -> Rank | None:
+    """The answer's rank by score, ties broken by popularity (as the issue's baselines do), the
+    rest left as ties (Rank)."""
     if answer not in cs.ids:
         return None
+    i = cs.ids.index(answer)
+    s = np.round(np.asarray(scores, dtype=float), 9)
     pop = _col(cs, "popularity")
-    order = sorted(range(len(cs.ids)), key=lambda i: (-round(float(scores[i]), 9), -pop[i], cs.ids[i]))
-    return [cs.ids[i] for i in order].index(answer) + 1
+    above = (s > s[i]) | ((s == s[i]) & (pop > pop[i]))
+    same = (s == s[i]) & (pop == pop[i])
+    return Rank(int(above.sum()), int(same.sum()))
 
 
 def methods(ranker, settings) -> dict[str, Any]:
@@ -134,17 +160,17 @@ def methods(ranker, settings) -> dict[str, Any]:
     graph = WeightsRanker({f: w for f, w in weights.items() if f not in EMBEDDING})
 
     def default(cs: CandidateSet) -> np.ndarray:
-        _, fit, boost = score_set(cs, ranker, policy)
+        _, fit, boost = score_set(cs, ranker, policy, contributions=False)
         return np.array(fit) + np.array(boost)
 
-    out: dict[str, Any] = {"model": default, "learned (fit only)": lambda cs: ranker.score(cs.question, cs.x).scores,
+    out: dict[str, Any] = {"model": default, "learned (fit only)": lambda cs: ranker.score(cs.question, cs.x, False).scores,
                            "default weights": lambda cs: WeightsRanker(weights).score(cs.question, cs.x).scores,
                            "embedding only": lambda cs: embedding.score(cs.question, cs.x).scores,
                            "graph only": lambda cs: graph.score(cs.question, cs.x).scores}
     if isinstance(ranker, LearnedRanker) and ranker.models:
         for group, features in GROUPS.items():
             alt = ranker.without(features)
-            out[f"learned - {group}"] = lambda cs, alt=alt: alt.score(cs.question, cs.x).scores
+            out[f"learned - {group}"] = lambda cs, alt=alt: alt.score(cs.question, cs.x, False).scores
     return out
 
 
@@ -257,4 +283,4 @@ def targets(result: dict[str, Any], k: int = 10) -> dict[str, Any]:
             "met": bool(m["mrr"] >= 1.25 * best_mrr[1]["mrr"] and m[f"hit@{k}"] >= best_hit[1][f"hit@{k}"] + 0.10)}
 
 
-__all__ = ["BASELINES", "HiddenLinksError", "evaluate_links", "metrics", "read_hidden", "targets"]
+__all__ = ["BASELINES", "HiddenLinksError", "Rank", "evaluate_links", "metrics", "read_hidden", "targets"]

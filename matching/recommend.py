@@ -79,10 +79,10 @@ def ranker_for(view: GraphView, settings: Settings, weights: str | dict[str, flo
     return load_ranker(view.data_dir, w)
 
 
-def score_set(cs: CandidateSet, ranker: LearnedRanker | WeightsRanker, policy_weights: dict[str, float]
-              ) -> tuple[Scored, list[float], list[float]]:
+def score_set(cs: CandidateSet, ranker: LearnedRanker | WeightsRanker, policy_weights: dict[str, float],
+              contributions: bool = True) -> tuple[Scored, list[float], list[float]]:
     """(the model's scoring, each candidate's fit shown 0..1, its policy boost)."""
-    s = ranker.score(cs.question, cs.x)
+    s = ranker.score(cs.question, cs.x, contributions)
     learned = s.model.startswith("learned")
     fit = [1 / (1 + math.exp(-float(v))) if learned else float(v) for v in s.scores]
     boost = [sum(policy_weights.get(p, 0.0) * cs.policy[c][p].value for p in POLICY) for c in cs.ids]

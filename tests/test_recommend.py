@@ -20,6 +20,19 @@ def test_metrics_on_known_ranks():
     assert m == {"hit@1": 0.2, "hit@10": 0.4, "mrr": round((1 + 1 / 3 + 1 / 20) / 5, 4), "n": 5}
 
 
+def test_ties_count_as_every_order_equally_likely():
+    """An answer tied with three others after the popularity tie-break is at rank 9, 10, 11 or
+    12 with equal chance: hit@10 is 1/2, its reciprocal rank the mean of the four."""
+    from jobs.evaluate_links import Rank
+
+    r = Rank(better=8, tied=4)
+    assert r.hit(10) == 0.5 and r.hit(1) == 0.0 and r.hit(12) == 1.0
+    assert abs(r.reciprocal(100) - (1 / 9 + 1 / 10 + 1 / 11 + 1 / 12) / 4) < 1e-12
+    assert abs(r.reciprocal(10) - (1 / 9 + 1 / 10) / 4) < 1e-12  # MRR counts the first ranks only
+    m = metrics([Rank(0, 2), None], k=10)
+    assert m == {"hit@1": 0.25, "hit@10": 0.5, "mrr": round(0.75 / 2, 4), "n": 2}
+
+
 def test_weights_are_normalised_and_checked():
     w = parse_weights("semantic=2,sector_fit=2")
     assert w["semantic"] == w["sector_fit"] == 0.5 and sum(w.values()) == 1
@@ -145,3 +158,42 @@ def test_a_corrupt_model_file_falls_back_to_the_default_weights(view, tmp_path, 
     shutil.rmtree(folder)
     ranker = load_ranker(folder, parse_weights("semantic=1"))
     assert "no learned model" in ranker.note
+
+
+TAGGED_BUNDLE = (  # a firm with no sector of its own, which the chain tagger places by its text, and one curated
+    "id,name_zh,name_en,kind,sectors,city,description\n"
+    "t-pack,示例封测科技有限公司,Example Packaging Technology Co.,company,,无锡,"
+    '"集成电路封装测试企业，提供倒装、凸块、晶圆级封装和成品测试服务。Outsourced semiconductor assembly and '
+    'test (OSAT): flip-chip, bumping, wafer-level packaging and final test."\n'
+    "t-cool,子丑液冷科技,Zichou Liquid Cooling,company,ai.aidc.cooling_liquid,苏州,冷板式液冷\n"
+)
+
+
+@pytest.mark.slow
+def test_training_rebuilds_an_organisations_text_as_its_stored_vector(tmp_path):
+    """Training re-encodes a hidden answer's text without the hidden link; with nothing hidden
+    that text must give the very vector the refresh stored, or the answer is the one candidate
+    whose vector differs and the model learns that instead of the link (the chain tagger's
+    extracted tags are not in the stored text)."""
+    from conftest import home_settings
+
+    from jobs.tasks import init_home, load_bundle
+    from matching.facts import fetch_facts, trees
+    from matching.rank.candidates import stored_text
+    from matching.vectors import vectors_for
+
+    settings = home_settings(tmp_path / "home")
+    init_home(settings)
+    bundle = tmp_path / "tagged"
+    bundle.mkdir()
+    (bundle / "organizations.csv").write_text(TAGGED_BUNDLE, encoding="utf-8")
+    assert not load_bundle(settings, bundle).rejected
+    with open_view(settings) as view:
+        vecs = vectors_for(view)
+        index, tr = vecs.indexes["Organization"], trees(view)
+        tagged = [r[0] for r in view.query("MATCH (o:Organization)-[e:ACTIVE_IN]->(:Sector) WHERE e.extracted = true "
+                                           "RETURN DISTINCT o.id").rows]
+        assert tagged == ["t-pack"], tagged
+        facts = fetch_facts(view, ["t-pack", "t-cool"], "Organization", 50)
+        for org in ("t-pack", "t-cool"):
+            assert float(vecs.encode(stored_text(facts, org, tr)) @ index.vector(org)) > 0.999, org

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+
 from matching.facts import Facts, Tie, Trees
 from matching.rank.eligibility import eligibility, question_of
 from matching.rank.graph_signals import co_neighbours, diffusion, item_cf, tree_distance, tree_steps
@@ -78,3 +80,26 @@ def test_eligibility_is_data():
     assert asked.admits("government_body") and not asked.admits("company")
     assert not eligibility("partners", exclude=["fund"]).admits("fund")
     assert eligibility("SUBSIDIARY_OF").admits("government_body")
+
+
+def test_learned_scores_without_the_breakdown_equal_the_breakdowns_sum():
+    """Training and `eval links` rank with scores only (no SHAP pass); they must be the scores
+    the page shows, whose contributions add up to them."""
+    from matching.rank.model import FEATURES, LearnedRanker, WeightsRanker
+    from matching.rank.train import fit
+
+    rng = np.random.default_rng(14)
+    groups = []
+    for _ in range(40):
+        x = rng.random((30, len(FEATURES)))
+        y = np.zeros(30)
+        y[int(np.argmax(x[:, 0] + 0.5 * x[:, 5]))] = 1.0  # the answer: high semantic and tree distance
+        groups.append((x, y))
+    for kind in ("lightgbm", "logistic"):
+        ranker = LearnedRanker({"sector": fit(kind, groups, list(range(len(FEATURES))))}, WeightsRanker({}))
+        x = rng.random((50, len(FEATURES)))
+        full, quick = ranker.score("sector", x), ranker.score("sector", x, contributions=False)
+        assert np.allclose(full.scores, quick.scores) and quick.model == full.model
+        if kind == "lightgbm":
+            assert np.allclose(full.contributions.sum(axis=1) + (full.scores - full.contributions.sum(axis=1)).mean(),
+                               full.scores)  # contributions plus the one bias

@@ -283,6 +283,17 @@ def _without_hidden_members(sector_props: dict[str, dict[str, Any]], sectors: se
     return out
 
 
+def stored_text(facts: Facts, org: str, tr: Trees, without: set[str] | frozenset[str] = frozenset()) -> str:
+    """An organisation's text as matching.vectors encodes it, less the links in `without`: its
+    sources' links only. The chain tagger's tags (extracted) are not in the stored vectors; a text
+    with them made a hidden answer in training the one candidate whose vector differed from its
+    stored one (cosine 0.80-0.97 on the Shenwan bundle), which the model learned instead of the link."""
+    own = {tie.other for tie in facts.ties.get(org, ()) if tie.type == "ACTIVE_IN" and tie.direction == "out"
+           and tie.tier != "extracted"}
+    names = sorted((tr.names.get(s, ("", ""))[1] or tr.names.get(s, ("", ""))[0] or s) for s in own - set(without))
+    return node_text(facts.props.get(org) or {}, names)
+
+
 def _unleak_text(values: dict[str, dict[str, SignalValue]], cands: list[str], hidden: Hidden, t: Target, tr: Trees,
                  vecs: Any, q: np.ndarray, anchor_vecs: np.ndarray | None, anchor_ids: list[str], facts: Facts) -> None:
     """Training only: a firm's stored vector encodes the names of its links, the hidden one
@@ -291,9 +302,7 @@ def _unleak_text(values: dict[str, dict[str, SignalValue]], cands: list[str], hi
     for c in cands:
         if not any(rel == "ACTIVE_IN" and pair == frozenset((c, s)) for rel, pair in hidden for s in t.sectors):
             continue
-        props = facts.props.get(c) or {}
-        names = sorted((tr.names.get(s, ("", ""))[1] or tr.names.get(s, ("", ""))[0] or s) for s in facts.sectors(c) - t.sectors)
-        v = vecs.encode(node_text(props, names))  # as matching.vectors writes it, less the hidden link
+        v = vecs.encode(stored_text(facts, c, tr, t.sectors))  # as matching.vectors writes it, less the hidden link
         values[c]["semantic"] = SignalValue(max(0.0, min(1.0, float(v @ q))))
         if anchor_vecs is not None:
             sims = anchor_vecs @ v

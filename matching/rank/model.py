@@ -77,7 +77,7 @@ class WeightsRanker:
         self.note = note
         self.name = name
 
-    def score(self, question: str, x: np.ndarray) -> Scored:
+    def score(self, question: str, x: np.ndarray, contributions: bool = True) -> Scored:
         contrib = x * self.weights
         return Scored(contrib.sum(axis=1), contrib, self.name, self.note)
 
@@ -94,7 +94,9 @@ class LearnedRanker:
     def has(self, question: str) -> bool:
         return question in self.models
 
-    def score(self, question: str, x: np.ndarray) -> Scored:
+    def score(self, question: str, x: np.ndarray, contributions: bool = True) -> Scored:
+        """`contributions=False`: the scores only (a per-feature breakdown costs LightGBM a
+        SHAP pass, ~10x the prediction; training and `eval links` rank without it)."""
         m = self.models.get(question)
         if m is None:
             why = self.meta.get("fallback", {}).get(question) or "no model for this question"
@@ -109,6 +111,8 @@ class LearnedRanker:
             contrib[:, cols] = c
             return Scored(c.sum(axis=1) + m["intercept"], contrib, "learned:logistic")
         booster = self._booster(question, m)
+        if not contributions:
+            return Scored(np.asarray(booster.predict(xs, raw_score=True)), contrib, "learned:lightgbm")
         raw = booster.predict(xs, pred_contrib=True)  # SHAP values per feature, then the bias
         contrib[:, cols] = raw[:, :-1]
         return Scored(raw.sum(axis=1), contrib, "learned:lightgbm")

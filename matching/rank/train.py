@@ -126,7 +126,7 @@ def mrr(spec: dict[str, Any], groups: list[tuple[np.ndarray, np.ndarray]]) -> fl
     ranker = LearnedRanker({"q": spec}, WeightsRanker({}))
     total = 0.0
     for x, y in groups:
-        s = ranker.score("q", x).scores
+        s = ranker.score("q", x, contributions=False).scores
         answer = s[y > 0].max()  # the best-ranked of the call's hidden answers
         total += 1.0 / (1 + int((s >= answer).sum()) - 1)
     return total / max(1, len(groups))

@@ -293,3 +293,13 @@ def test_a_killed_bulk_load_is_removed_by_the_next_writer(graph, neo4j_server, t
     with open_view(graph) as v:
         assert v.get("b1") is None and v.counts().get("Organization", 0) == 0 and v.get("s500") is not None
     assert _raw(neo4j_server, "MATCH (n) WHERE n._run = $run RETURN count(n)", run=killed) == [[0]]
+
+
+def test_reading_a_property_no_node_has_logs_no_server_warning(graph, caplog):
+    """The writer asks for bulk markers (`_Meta.run`) that usually do not exist; the server's
+    'property key does not exist' note used to log a warning per query (hundreds per refresh)."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="neo4j"), open_view(graph) as v:
+        assert v.query("MATCH (s:Sector) WHERE s.no_such_property IS NOT NULL RETURN count(s)").rows == [[0]]
+    assert not [r for r in caplog.records if r.name.startswith("neo4j") and "does not exist" in r.getMessage()]

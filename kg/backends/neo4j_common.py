@@ -42,6 +42,7 @@ RETRIES = 3
 # memory for now) or the connection went away.
 RETRYABLE = (TransientError, ServiceUnavailable, SessionExpired)
 
+QUIET = neo4j.NotificationDisabledClassification.UNRECOGNIZED
 _drivers: dict[tuple[str, str, str], neo4j.Driver] = {}
 _drivers_lock = threading.Lock()
 
@@ -57,7 +58,10 @@ def driver(settings: Settings) -> neo4j.Driver:
     with _drivers_lock:
         if key not in _drivers:
             try:
-                d = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
+                # 'property/label does not exist' notes are expected (a marker's `run`, a label before its
+                # first node) and logged a warning per query; deprecations and the rest stay on
+                d = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password),
+                                               notifications_disabled_classifications=[QUIET])
             except (ValueError, DriverError) as exc:  # a malformed URI
                 raise StoreError(f"NEO4J_URI {settings.neo4j_uri!r} is not a Neo4j URI: {exc}") from exc
             try:

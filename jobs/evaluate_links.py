@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from ingest.context import Context
-from ingest.sources import taxonomy_source
+from ingest.sources import load_manifest, taxonomy_source
 from ingest.sources.bundle_source import BundleSource
 from jobs.refresh import default_steps, run_refresh
 from kg.backends import current_version, open_view, open_writer
@@ -174,15 +174,20 @@ def methods(ranker, settings) -> dict[str, Any]:
     return out
 
 
-def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None = None, keep: Path | None = None,
-                   retrain: bool = False) -> dict[str, Any]:
+def evaluate_links(data: Path | None, hidden_file: Path, k: int = 10, home: Path | None = None, keep: Path | None = None,
+                   retrain: bool = False, manifest: Path | None = None) -> dict[str, Any]:
     """{"methods": {name: {"all": metrics, "by_type": {type: metrics}}}, "baselines": names,
     "present": n, "absent": n, "models": {question: model used}}; raises HiddenLinksError when
     nothing can be evaluated or a row names an unknown id.
 
     `keep`: load into this folder and, on a later call with the same data and hidden file,
     reuse it (development: rank again without reloading); `retrain`: train the ranking model
-    again on the loaded graph first."""
+    again on the loaded graph first. `manifest` instead of `data`: load every source a manifest
+    declares (the starter graph, data/sources.yaml) with the hidden rows removed."""
+    if (data is None) == (manifest is None):
+        raise HiddenLinksError("give a bundle folder (--data) or a manifest (--manifest), not both")
+    if manifest is not None:
+        return _evaluate_manifest(Path(manifest), hidden_file, k, home, keep, retrain)
     hidden = read_hidden(hidden_file)
     home = home or keep
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
@@ -203,22 +208,60 @@ def evaluate_links(data: Path, hidden_file: Path, k: int = 10, home: Path | None
                     retrain_ranker(w, settings)
             return _score_all(settings, hidden, keys & _bundle_keys(Path(data)), k, hidden_file)
     found: set[tuple[str, frozenset[str]]] = set()
+    try:
+        run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))],
+                    steps=[_dropper(keys, found), *default_steps()])
+        if stamp_file is not None:
+            stamp_file.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
+        return _score_all(settings, hidden, found, k, hidden_file)
+    finally:
+        if tmp:
+            tmp.cleanup()
+
+
+def _dropper(keys: set[tuple[str, frozenset[str]]], found: set[tuple[str, frozenset[str]]]):
+    """A first refresh step that takes the hidden edges out of what the sources read (noting which
+    it met in `found`), so nothing the refresh derives or trains can see them."""
 
     def drop_hidden(ctx: Context) -> None:
-        keep = []
+        kept = []
         for e in ctx.batch.edges:
             key = (e.type, frozenset((e.source_id, e.target_id)))
             if key in keys:
                 found.add(key)
             else:
-                keep.append(e)
-        ctx.batch.edges = keep
+                kept.append(e)
+        ctx.batch.edges = kept
 
-    drop_hidden.__name__ = "drop_hidden"
+    return drop_hidden
+
+
+def _evaluate_manifest(manifest: Path, hidden_file: Path, k: int, home: Path | None, keep: Path | None,
+                       retrain: bool) -> dict[str, Any]:
+    """evaluate_links over a manifest's sources; with `keep`, the loaded graph is reused while the
+    manifest and the hidden file are unchanged (a source's own changes are not looked at)."""
+    hidden = read_hidden(hidden_file)
+    home = home or keep
+    tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
+    settings = load_settings({"home": str(home or tmp.name), "ranker_train_min_seconds": 10**9})
+    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
+    stamp_file = Path(keep) / "eval_links.json" if keep else None
+    stamp = json.dumps({"manifest": str(manifest.resolve()), "manifest_sha1": hashlib.sha1(manifest.read_bytes()).hexdigest(),
+                        "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
+    if stamp_file is not None and stamp_file.is_file() and current_version(settings):
+        kept = json.loads(stamp_file.read_text(encoding="utf-8"))
+        if kept["stamp"] == stamp and "found" in kept:
+            if retrain:
+                with open_writer(settings, purpose="eval retrain") as w:
+                    retrain_ranker(w, settings)
+            found = {(t, frozenset(p)) for t, p in kept["found"]}
+            return _score_all(settings, hidden, found, k, hidden_file)
+    found: set[tuple[str, frozenset[str]]] = set()
     try:
-        run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))], steps=[drop_hidden, *default_steps()])
+        run_refresh(settings, load_manifest(manifest, settings), steps=[_dropper(keys, found), *default_steps()])
         if stamp_file is not None:
-            stamp_file.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
+            stamp_file.write_text(json.dumps({"stamp": stamp, "found": [[t, sorted(p)] for t, p in sorted(found, key=str)]}),
+                                  encoding="utf-8")
         return _score_all(settings, hidden, found, k, hidden_file)
     finally:
         if tmp:

@@ -53,7 +53,7 @@ def cmd_similar(args, settings) -> int:
     return 0
 
 
-@command("eval", "evaluate: eval links --data DIR --hidden FILE --k 10 | eval resolve --data DIR --truth FILE")
+@command("eval", "evaluate: eval links --data DIR (or --manifest FILE) --hidden FILE --k 10 | eval resolve --data DIR --truth FILE")
 def cmd_eval(args, settings) -> int:
     if args.what == "links":
         from jobs.evaluate_links import HiddenLinksError, evaluate_links
@@ -62,8 +62,9 @@ def cmd_eval(args, settings) -> int:
             print("eval links: --hidden FILE is required (CSV source_id,target_id,type)", file=sys.stderr)
             return 2
         try:
-            result = evaluate_links(Path(args.data), Path(args.hidden), k=args.k,
-                                    keep=Path(args.keep) if args.keep else None, retrain=args.retrain)
+            result = evaluate_links(Path(args.data) if args.data else None, Path(args.hidden), k=args.k,
+                                    keep=Path(args.keep) if args.keep else None, retrain=args.retrain,
+                                    manifest=Path(args.manifest) if args.manifest else None)
         except HiddenLinksError as exc:
             print(f"eval links: {exc}", file=sys.stderr)
             return 2
@@ -71,6 +72,9 @@ def cmd_eval(args, settings) -> int:
         return 0
     from ingest.resolve.evaluate import evaluate_resolution
 
+    if not args.data or not args.truth:
+        print("eval resolve: --data DIR and --truth FILE are required", file=sys.stderr)
+        return 2
     result = evaluate_resolution(Path(args.data), Path(args.truth), Path(args.overrides) if args.overrides else None)
     at1 = f", accuracy@1 {result['accuracy_at_1']:.3f} ({result['queries']:,} queries)" if "accuracy_at_1" in result else ""
     print(f"pairwise precision {result['precision']:.3f}, recall {result['recall']:.3f}, F1 {result['f1']:.3f}{at1}; "
@@ -125,7 +129,8 @@ ARGUMENTS["similar"] = lambda p: (
 )
 ARGUMENTS["eval"] = lambda p: (
     p.add_argument("what", choices=["links", "resolve"]),
-    p.add_argument("--data", required=True, help="bundle folder"),
+    p.add_argument("--data", help="bundle folder"),
+    p.add_argument("--manifest", help="links: a manifest instead of --data (data/sources.yaml: the starter graph)"),
     p.add_argument("--hidden", help="links: CSV source_id,target_id,type of relationships to hide"),
     p.add_argument("--truth", help="resolve: CSV record_a,record_b,same"),
     p.add_argument("--keep", help="links: load into this folder and reuse it on the next run with the same data and hidden file"),

@@ -57,6 +57,26 @@ def test_eval_links_on_a_hand_made_case(tmp_path, monkeypatch):
     assert results["baselines"] == ["popularity", "popularity in family", "tree distance", "item CF", "tree + item CF", "co-investors"]
 
 
+@pytest.mark.slow
+def test_eval_links_over_a_manifest_gives_what_the_bundle_gives(tmp_path, monkeypatch):
+    """--manifest loads a manifest's sources (the starter graph) with the hidden rows taken out;
+    on a manifest holding only the hand-made bundle it must rank exactly as --data does, and a
+    kept graph is reused with the same figures."""
+    monkeypatch.delenv("STAKEGRAPH_HOME", raising=False)
+    hidden = tmp_path / "hidden.csv"
+    hidden.write_text("source_id,target_id,type\ns-pkg,o3,ACTIVE_IN\ns-bank,o1,ACTIVE_IN\n", encoding="utf-8")
+    manifest = tmp_path / "sources.yaml"
+    manifest.write_text(f"sources:\n  - name: tiny\n    kind: bundle\n    tier: curated\n    path: {TINY}\n", encoding="utf-8")
+    by_bundle = evaluate_links(TINY, hidden, k=10)
+    by_manifest = evaluate_links(None, hidden, k=10, manifest=manifest, keep=tmp_path / "keep")
+    assert (by_manifest["present"], by_manifest["absent"]) == (1, 1)
+    assert by_manifest["methods"] == by_bundle["methods"]
+    again = evaluate_links(None, hidden, k=10, manifest=manifest, keep=tmp_path / "keep")
+    assert again["methods"] == by_manifest["methods"] and again["present"] == 1
+    with pytest.raises(HiddenLinksError, match="not both"):
+        evaluate_links(TINY, hidden, k=10, manifest=manifest)
+
+
 def test_hidden_links_errors_name_the_row(tmp_path):
     f = tmp_path / "h.csv"
     f.write_text("source_id,target_id,type\n", encoding="utf-8")

@@ -172,3 +172,32 @@ def test_a_manifest_tier_is_stamped_on_the_sources_facts(tmp_path):
     m.write_text("sources:\n  - {name: a, kind: bundle, path: real, tier: rumour}\n", encoding="utf-8")
     with pytest.raises(ManifestError, match="source a: unknown tier 'rumour'"):
         load_manifest(m)
+
+
+@pytest.mark.slow
+def test_a_path_reason_names_the_node_in_between_in_each_language(template_home):
+    """"close to X in the graph, through Y": Y is seldom a fetched candidate, so its names come
+    from the tie that reaches it; the English reason used to show Y's Chinese name (a packaging
+    project's partners "through 无锡市人民政府")."""
+    import re
+
+    from matching.recommend import recommend
+    from tests.conftest import home_settings
+
+    settings = home_settings(template_home)
+    seen = 0
+    with open_view(settings) as view:
+        projects = [n.id for batch in view.iter_nodes("Project") for n in batch]
+        for project in projects:
+            for rec in recommend(view, project, k=20, settings=settings):
+                for s in rec.signals:
+                    if s.name != "diffusion":
+                        continue
+                    for en, zh, record in zip(s.evidence, s.evidence_zh, s.records, strict=True):
+                        node = view.get(record["other"])
+                        if node is None or node.label != "Organization" or not node.props.get("name_en"):
+                            continue
+                        seen += 1
+                        assert node.props["name_en"] in en and not re.search(r"[\u4e00-\u9fff]", en.split(" in the graph")[1]), en
+                        assert (node.props.get("name_zh") or node.props["name_en"]) in zh, zh
+    assert seen, "no path reason through an organisation in the sample's projects"

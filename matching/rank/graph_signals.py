@@ -193,16 +193,17 @@ def diffusion(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]:
         if i is None:
             out[c] = SignalValue(0.0)
             continue
-        via = max(((p[index[tie.other]], tie.other) for tie in f.ties.get(c, ()) if tie.type in rels
-                   and tie.other in index and index[tie.other] not in seed_set), default=None)
+        via = max(((p[index[tie.other]], tie.other, tie) for tie in f.ties.get(c, ()) if tie.type in rels
+                   and tie.other in index and index[tie.other] not in seed_set), key=lambda v: v[:2], default=None)
         ev = []
         if via is not None and via[0] > 0:
-            node = via[1]
+            node, tie = via[1], via[2]
             tree_node = node in cx.tr.names  # a sector or region: its names come from the trees
+            # otherwise the tie's own names: the node in between is seldom fetched itself, and its
+            # English name would fall back to the Chinese one ("through 无锡市人民政府" in English)
             ev = [Evidence("diffusion", other=node,
-                           other_zh=cx.tr.name(node, "zh") if tree_node else f.names.get(node, node),
-                           other_en=cx.tr.name(node, "en") if tree_node else
-                           (f.props.get(node, {}).get("name_en") or f.names.get(node, node)),
+                           other_zh=cx.tr.name(node, "zh") if tree_node else (tie.other_name or f.names.get(node, node)),
+                           other_en=cx.tr.name(node, "en") if tree_node else (tie.other_name_en or tie.other_name or node),
                            target_zh=t.name, target_en=t.name_en)]
         out[c] = SignalValue(float(p[i]), ev)
     return out

@@ -20,6 +20,7 @@ import hashlib
 import json
 import tempfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from jobs.refresh import default_steps, run_refresh
 from kg.backends import current_version, open_view, open_writer
 from kg.lookup import resolve_id
 from kg.schema import load_schema
-from kg.settings import load_settings
+from kg.settings import Settings, load_settings
 from matching.rank.candidates import CandidateSet, candidate_set
 from matching.rank.model import (
     EMBEDDING,
@@ -186,33 +187,52 @@ def evaluate_links(data: Path | None, hidden_file: Path, k: int = 10, home: Path
     declares (the starter graph, data/sources.yaml) with the hidden rows removed."""
     if (data is None) == (manifest is None):
         raise HiddenLinksError("give a bundle folder (--data) or a manifest (--manifest), not both")
-    if manifest is not None:
-        return _evaluate_manifest(Path(manifest), hidden_file, k, home, keep, retrain)
     hidden = read_hidden(hidden_file)
+    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
+    if manifest is not None:  # a kept load is reused while the manifest and the hidden file are
+        manifest = Path(manifest)  # unchanged (a source's own changes are not looked at)
+        stamps = (json.dumps({"manifest": str(manifest.resolve()),
+                              "manifest_sha1": hashlib.sha1(manifest.read_bytes()).hexdigest(),
+                              "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()}),)
+        return _load_and_score(lambda s: load_manifest(manifest, s), stamps, None, hidden, keys, hidden_file, k,
+                               home, keep, retrain)
+    data = Path(data)
+    present, stamps = None, ()
+    if keep:  # the loaded graph depends only on which hidden links the bundle holds
+        present = keys & _bundle_keys(data)
+        removed = sorted(f"{t}|{'|'.join(sorted(p))}" for t, p in present)
+        stamps = (json.dumps({"data": str(data.resolve()), "removed": hashlib.sha1("\n".join(removed).encode()).hexdigest()}),
+                  json.dumps({"data": str(data.resolve()), "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()}))
+    return _load_and_score(lambda s: [taxonomy_source(), BundleSource(data.name, data)], stamps, present, hidden, keys,
+                           hidden_file, k, home, keep, retrain)
+
+
+def _load_and_score(sources: Callable[[Settings], list], stamps: tuple[str, ...],
+                    present: set[tuple[str, frozenset[str]]] | None, hidden: list, keys: set[tuple[str, frozenset[str]]],
+                    hidden_file: Path, k: int, home: Path | None, keep: Path | None, retrain: bool) -> dict[str, Any]:
+    """Load the sources with the hidden links taken out (or reuse the load kept under `keep` when
+    its stamp is one of `stamps`; `stamps[0]` is what a new load writes) and score them. Which
+    hidden links the sources held is `present` when the caller knows it, else what the load met
+    (kept in the stamp file for a later reuse)."""
     home = home or keep
     tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
     # the model is trained in full (no time budget): the figures must not depend on the machine's load
     settings = load_settings({"home": str(home or tmp.name), "ranker_train_min_seconds": 10**9})
-    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
     stamp_file = Path(keep) / "eval_links.json" if keep else None
-    stamp = ""
-    if stamp_file is not None:  # the loaded graph depends only on which hidden links the bundle holds
-        present = sorted(f"{t}|{'|'.join(sorted(p))}" for t, p in keys & _bundle_keys(Path(data)))
-        stamp = json.dumps({"data": str(Path(data).resolve()), "removed": hashlib.sha1("\n".join(present).encode()).hexdigest()})
-    if stamp_file is not None and stamp_file.is_file() and current_version(settings):
-        kept = json.loads(stamp_file.read_text(encoding="utf-8"))
-        old = json.dumps({"data": str(Path(data).resolve()), "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
-        if kept["stamp"] in (stamp, old):
-            if retrain:
-                with open_writer(settings, purpose="eval retrain") as w:
-                    retrain_ranker(w, settings)
-            return _score_all(settings, hidden, keys & _bundle_keys(Path(data)), k, hidden_file)
-    found: set[tuple[str, frozenset[str]]] = set()
     try:
-        run_refresh(settings, [taxonomy_source(), BundleSource(Path(data).name, Path(data))],
-                    steps=[_dropper(keys, found), *default_steps()])
+        if stamp_file is not None and stamp_file.is_file() and current_version(settings):
+            kept = json.loads(stamp_file.read_text(encoding="utf-8"))
+            if kept["stamp"] in stamps and (present is not None or "found" in kept):
+                if retrain:
+                    with open_writer(settings, purpose="eval retrain") as w:
+                        retrain_ranker(w, settings)
+                found = present if present is not None else {(t, frozenset(p)) for t, p in kept["found"]}
+                return _score_all(settings, hidden, found, k, hidden_file)
+        found: set[tuple[str, frozenset[str]]] = set()
+        run_refresh(settings, sources(settings), steps=[_dropper(keys, found), *default_steps()])
         if stamp_file is not None:
-            stamp_file.write_text(json.dumps({"stamp": stamp}), encoding="utf-8")
+            stamp_file.write_text(json.dumps({"stamp": stamps[0], "found": [[t, sorted(p)] for t, p in sorted(found, key=str)]}),
+                                  encoding="utf-8")
         return _score_all(settings, hidden, found, k, hidden_file)
     finally:
         if tmp:
@@ -234,38 +254,6 @@ def _dropper(keys: set[tuple[str, frozenset[str]]], found: set[tuple[str, frozen
         ctx.batch.edges = kept
 
     return drop_hidden
-
-
-def _evaluate_manifest(manifest: Path, hidden_file: Path, k: int, home: Path | None, keep: Path | None,
-                       retrain: bool) -> dict[str, Any]:
-    """evaluate_links over a manifest's sources; with `keep`, the loaded graph is reused while the
-    manifest and the hidden file are unchanged (a source's own changes are not looked at)."""
-    hidden = read_hidden(hidden_file)
-    home = home or keep
-    tmp = None if home else tempfile.TemporaryDirectory(prefix="stakegraph-eval-")
-    settings = load_settings({"home": str(home or tmp.name), "ranker_train_min_seconds": 10**9})
-    keys = {(h.type, frozenset((h.source_id, h.target_id))) for h in hidden}
-    stamp_file = Path(keep) / "eval_links.json" if keep else None
-    stamp = json.dumps({"manifest": str(manifest.resolve()), "manifest_sha1": hashlib.sha1(manifest.read_bytes()).hexdigest(),
-                        "hidden": hashlib.sha1(Path(hidden_file).read_bytes()).hexdigest()})
-    if stamp_file is not None and stamp_file.is_file() and current_version(settings):
-        kept = json.loads(stamp_file.read_text(encoding="utf-8"))
-        if kept["stamp"] == stamp and "found" in kept:
-            if retrain:
-                with open_writer(settings, purpose="eval retrain") as w:
-                    retrain_ranker(w, settings)
-            found = {(t, frozenset(p)) for t, p in kept["found"]}
-            return _score_all(settings, hidden, found, k, hidden_file)
-    found: set[tuple[str, frozenset[str]]] = set()
-    try:
-        run_refresh(settings, load_manifest(manifest, settings), steps=[_dropper(keys, found), *default_steps()])
-        if stamp_file is not None:
-            stamp_file.write_text(json.dumps({"stamp": stamp, "found": [[t, sorted(p)] for t, p in sorted(found, key=str)]}),
-                                  encoding="utf-8")
-        return _score_all(settings, hidden, found, k, hidden_file)
-    finally:
-        if tmp:
-            tmp.cleanup()
 
 
 def _bundle_keys(data: Path) -> set[tuple[str, frozenset[str]]]:

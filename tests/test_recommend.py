@@ -75,6 +75,11 @@ def test_eval_links_over_a_manifest_gives_what_the_bundle_gives(tmp_path, monkey
     assert again["methods"] == by_manifest["methods"] and again["present"] == 1
     with pytest.raises(HiddenLinksError, match="not both"):
         evaluate_links(TINY, hidden, k=10, manifest=manifest)
+    kept = evaluate_links(TINY, hidden, k=10, keep=tmp_path / "keep-bundle")  # a bundle's kept load, reused
+    version = (tmp_path / "keep-bundle" / "graph" / "CURRENT").read_text()
+    reused = evaluate_links(TINY, hidden, k=10, keep=tmp_path / "keep-bundle")
+    assert kept["methods"] == reused["methods"] == by_bundle["methods"]
+    assert (tmp_path / "keep-bundle" / "graph" / "CURRENT").read_text() == version, "reused, not loaded again"
 
 
 def test_hidden_links_errors_name_the_row(tmp_path):

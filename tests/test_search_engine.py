@@ -127,3 +127,17 @@ def test_hostile_queries_on_the_page(client, auth) -> None:
     auth.login("researcher")
     for q in ("%22", "name%3A%28x", "%2A", "%7E", "%ED%A0%80", "a%00b"):
         assert client.get(f"/search?q={q}").status_code in (200, 400), q
+
+
+def test_a_share_of_the_words_finds_the_same_entities_either_way_it_is_asked(view, monkeypatch) -> None:
+    """"At least 2 of 3 words" is asked as a union of conjunctions (fast at a million names) or as
+    tantivy's minimum-should-match (past a few combinations): the same entities, totals, order."""
+    import matching.search.query as q
+
+    queries = ["无锡 半导体 封装 测试", "江苏 集成电路 设计", "advanced packaging test Wuxi", "晶圆 制造 设备 材料 无锡",
+               "liquid cooling data centre", "上海 微电子 装备"]
+    fast = [find(view, text, limit=50) for text in queries]
+    monkeypatch.setattr(q, "MAX_GATE_CONJUNCTIONS", 0)
+    slow = [find(view, text, limit=50) for text in queries]
+    assert [(r.total, _ids(r)) for r in fast] == [(r.total, _ids(r)) for r in slow]
+    assert sum(r.total > 0 for r in fast) >= 4, "the queries match something"

@@ -78,3 +78,38 @@ def test_cli_search_prints_json_lines_and_names_a_bad_filter(settings, tmp_path,
     assert {"id", "label", "name_zh", "name_en", "kind", "region", "score", "match"} <= set(rows[0])
     assert main(["--home", home, "search", "", "--region", "Atlantis"]) == 2
     assert "Atlantis" in capsys.readouterr().err
+
+
+def test_documents_made_in_worker_processes_make_the_same_index(view, tmp_path, monkeypatch) -> None:
+    """From PARALLEL_MIN entities on, worker processes make the documents: the index must hold
+    the same documents, with the same hashes, and answer the same. (The engine's two indexing
+    threads decide which segment a document lands in, serial build or not, and with it the order
+    among equal scores and BM25's last digits: so whole answers are compared by id, tier and
+    score to 1%.)"""
+    import os
+
+    import matching.search.build as build
+    from matching.search.build import HASHES, build_from_view
+
+    serial = build_from_view(view, tmp_path / "serial")
+    monkeypatch.setattr(build, "PARALLEL_MIN", 10)
+    monkeypatch.setattr(build, "CHUNK", 7)  # many chunks, one of them short
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    parallel = build_from_view(view, tmp_path / "parallel")
+    assert (serial / HASHES).read_text() == (parallel / HASHES).read_text()
+    a, b = SearchEngine.open(serial, view.version), SearchEngine.open(parallel, view.version)
+    assert len(a) == len(b) > 400
+    matched = 0
+    # not a short prefix that starts hundreds of keys ("wuxi"): tantivy's prefix query takes each
+    # segment's first 50 terms of it, so which of those entities match depends on the segments
+    for q in ["长电科技", "先进封装", "advanced packaging", "江阴", "cdkj", "600584", "液冷", "semiconducter"]:
+        ra, rb = a.query(q, limit=1000, facets=True), b.query(q, limit=1000, facets=True)
+        assert ra.total < 1000, q
+        matched += bool(ra.hits)
+        sa, sb = ({h.id: (h.match, h.score) for h in r.hits} for r in (ra, rb))
+        assert {i: m for i, (m, _) in sa.items()} == {i: m for i, (m, _) in sb.items()}, q
+        assert all(abs(sa[i][1] - sb[i][1]) <= 0.01 * sa[i][1] for i in sa), q
+        assert (ra.total, ra.facets) == (rb.total, rb.facets), q
+    assert matched >= 7
+    every = [{h.id: h for h in e.query("", labels=["Organization"], limit=1000).hits} for e in (a, b)]
+    assert every[0] == every[1], "the same documents"

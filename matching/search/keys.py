@@ -8,6 +8,7 @@ plain dictionary or prefix lookup.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -152,16 +153,16 @@ def han_spellings(name: str) -> tuple[tuple[str, ...], ...]:
     han = "".join(HAN.findall(to_simplified(name or "")))
     if len(han) < 2:
         return ()
-    spellings: list[tuple[str, ...]] = [()]
+    choices: list[tuple[str, ...]] = []
     varied = 0
     for ch in han:
         readings = _readings(ch)
         if len(readings) > 1 and varied < MAX_POLYPHONES:
             varied += 1
-            spellings = [(*s, r) for s in spellings for r in readings]
+            choices.append(readings)
         else:
-            spellings = [(*s, readings[0]) for s in spellings]
-    return tuple(spellings)
+            choices.append(readings[:1])
+    return tuple(itertools.product(*choices))  # in the order the loop of readings gave them
 
 
 def han_keys(name: str) -> list[tuple[str, str]]:

@@ -97,9 +97,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("secure_cookies", False, "Send the session cookie only over HTTPS (set true behind TLS)."),
     Setting("max_body_bytes", 1_048_576, "Largest request body the web app and API accept; a bigger one gets 413 (no form or API body of ours comes near 1 MB)."),
     Setting("max_json_depth", 100, "Deepest nesting of a JSON request body; a deeper one gets 413 before it is parsed (deep nesting would exhaust the parser's recursion)."),
-    Setting("web_threads", 8, "Worker threads of `stakegraph serve` (waitress): requests handled at once; more queue (docs/deployment.md)."),
+    Setting("web_workers", 2, "Worker processes of `stakegraph serve` (gunicorn): one per core; each holds its own vector indexes and caches (docs/deployment.md)."),
+    Setting("web_threads", 4, "Threads per worker process of `stakegraph serve`: requests each worker handles at once; more queue (docs/deployment.md)."),
     Setting("web_connection_limit", 200, "Open client connections `stakegraph serve` accepts at once; more wait in the kernel's backlog."),
     Setting("web_channel_timeout_s", 120, "Seconds an idle client connection of `stakegraph serve` stays open."),
+    Setting("view_node_cache", 20_000, "Nodes a read-only view of the embedded engine keeps once read (per graph version, which never changes; an id read again needs no engine query); 0 turns the cache off."),
     Setting("web_neighbour_cache", 4096, "Neighbour lists the web app keeps per graph version (an entity page read again needs no engine query); 0 turns the cache off."),
     Setting("trusted_proxy", "", "Address of the reverse proxy whose X-Forwarded-For/-Proto headers `stakegraph serve` believes (e.g. 127.0.0.1); empty trusts none."),
 )

@@ -83,8 +83,10 @@ def cmd_serve(args, settings) -> int:
 
     if args.threads:
         settings = settings.replace(web_threads=args.threads)
+    if args.workers:
+        settings = settings.replace(web_workers=args.workers)
     host, port = args.host or settings.host, args.port or settings.port
-    print(f"stakegraph web app on http://{host}:{port}/  ({settings.web_threads} threads; "
+    print(f"stakegraph web app on http://{host}:{port}/  ({settings.web_workers} workers x {settings.web_threads} threads; "
           f"admin password: {settings.home_path / 'admin_password.txt'})", flush=True)
     serve(settings, host, port)
     return 0
@@ -152,7 +154,8 @@ ARGUMENTS.update({
     "stats": lambda p: p.add_argument("--json", action="store_true", help="one JSON object, sorted keys"),
     "runs": lambda p: p.add_argument("-n", type=int, default=10, help="how many runs"),
     "serve": lambda p: (p.add_argument("--host"), p.add_argument("--port", type=int),
-                        p.add_argument("--threads", type=int, help="worker threads (setting web_threads)")),
+                        p.add_argument("--workers", type=int, help="worker processes (setting web_workers)"),
+                        p.add_argument("--threads", type=int, help="threads per worker (setting web_threads)")),
     "user": lambda p: (
         p.add_argument("action", choices=["add", "list"]),
         p.add_argument("name", nargs="?"),

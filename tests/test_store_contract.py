@@ -53,6 +53,35 @@ def test_get_and_get_many(settings):
         assert v.get("missing") is None
 
 
+def test_a_node_read_again_is_the_same_and_a_writer_reads_its_own_changes(settings):
+    with open_view(settings) as v:
+        first = v.get_many(["o1", "missing", "s1"])
+        assert v.get_many(["s1", "o1", "missing"]) == first and v.get("missing") is None
+    with open_writer(settings) as w:
+        assert w.get("o1").props["name_en"] == "JCET"
+        w.upsert_nodes("Organization", [{"id": "o1", "name_en": "JCET Group", "kind": "listed_company"}])
+        assert w.get("o1").props["name_en"] == "JCET Group"
+        w.upsert_nodes("Organization", [{"id": "o9", "name_en": "New", "kind": "listed_company"}])
+        assert w.get("o9") is not None
+    with open_view(settings) as v:
+        assert v.get("o1").props["name_en"] == "JCET Group"
+
+
+def test_a_read_only_view_answers_a_node_read_again_without_the_engine(tmp_path):
+    """The embedded engine's views keep decoded nodes (a version never changes): an entity page
+    read the same ~30 nodes from the engine on every request."""
+    for size, queries_again in ((100, 0), (0, 1)):
+        s = load_settings({"home": str(tmp_path / f"h{size}"), "backend": "ladybug", "view_node_cache": size})
+        with open_writer(s) as w:
+            w.upsert_nodes("Organization", [{"id": "o1", "name_en": "JCET", "kind": "listed_company"}])
+        with open_view(s) as v:
+            assert v.get("o1").props["name_en"] == "JCET" and v.get("gone") is None
+            runs: list = []
+            v._run = lambda *a, _runs=runs, _run=v._run, **k: _runs.append(a) or _run(*a, **k)
+            assert v.get("o1").props["name_en"] == "JCET"
+            assert len(runs) == queries_again
+
+
 def test_upsert_is_idempotent(settings):
     with open_view(settings) as v:
         before = v.counts()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from kg.cells import spreadsheet_cell
 from kg.schema import load_schema
@@ -23,7 +25,7 @@ from matching.search.engine import MAX_OFFSET
 from web import validation as v
 from web import workspace_ops as ops
 from web.downloads import attachment
-from web.i18n import name_of, t, tv
+from web.i18n import lang, name_of, t, tv
 from web.state import last_runs, view, workspace
 
 bp = Blueprint("search", __name__)
@@ -115,7 +117,17 @@ def search_page() -> Any:
                                                                                  detail=str(exc)), **_options(p))
     if request.args.get("format") == "csv":
         return _csv(results)
-    return render_template("search.html", p=p, results=results, message=None, **_options(p), pages=_pages(p, results))
+    return render_template("search.html", p=p, results=results, message=None, **_options(p), pages=_pages(p, results),
+                           facet_links=_facet_links(p, results))
+
+
+def _facet_links(p: dict[str, Any], r: Results) -> dict[tuple[str, str], str]:
+    """Each facet bucket's link: this search narrowed to that kind, region or chain link. One
+    url_for and a urlencode per bucket (url_for per bucket was a tenth of a search page)."""
+    path = url_for("search.search_page")
+    base = {k: p[k] for k in ("q", "mode", *FILTERS) if p[k]}  # mode is never empty
+    return {(field, value): path + "?" + urlencode({**base, field: value})
+            for field, buckets in (r.facets or {}).items() for value, _n in buckets}
 
 
 def _pages(p: dict[str, Any], r: Results) -> dict[str, str | None]:
@@ -149,7 +161,30 @@ def facet_label(field: str, value: str, engine: Any) -> str:
     return name_of({"name_zh": zh_en[0], "name_en": zh_en[1], "id": value}) if zh_en else value
 
 
+_menus: dict[tuple[str, str, str], str] = {}
+
+
+def filter_menu(engine: Any, label: str, selected: str) -> Markup:
+    """The <option>s of the Sector or Region filter in the reader's language, built once per index
+    version and language: the starter graph has ~1,000 sectors and regions, and rendering them
+    through the template on every request was most of a search page's CPU (bench/web_load.py)."""
+    key = (engine.version, label, lang())
+    html = _menus.get(key)
+    if html is None:
+        zh = key[2] == "zh"
+        html = "".join(f'<option value="{escape(i)}">{escape((z or e) if zh else (e or z))}</option>'
+                       for i, z, e in engine.facet_options(label))
+        if len(_menus) >= 8:  # a few versions x two languages x two menus
+            _menus.clear()
+        _menus[key] = html
+    if selected:
+        mark = f'<option value="{escape(selected)}">'
+        html = html.replace(mark, mark[:-1] + " selected>", 1)
+    return Markup(html)  # noqa: S704 - every value above is escaped
+
+
 def _options(p: dict[str, Any]) -> dict[str, Any]:
     engine = index_for(view())
-    return {"kinds": kinds(), "labels": LABELS, "tiers": tiers(), "sectors": engine.facet_options("Sector"),
-            "regions": engine.facet_options("Region"), "engine": engine, "facet_label": facet_label}
+    return {"kinds": kinds(), "labels": LABELS, "tiers": tiers(), "engine": engine, "facet_label": facet_label,
+            "sector_menu": filter_menu(engine, "Sector", p.get("sector") or ""),
+            "region_menu": filter_menu(engine, "Region", p.get("region") or "")}

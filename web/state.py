@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, g
 
 from kg.settings import Settings
 from kg.store import GraphView
@@ -98,8 +98,13 @@ def settings() -> Settings:
 
 def view() -> GraphView:
     """The current graph; a new version starts its search index building and its vector indexes
-    loading in the background."""
+    loading in the background. Asked once a request: finding the current version reads the
+    home's version pointer, and a page asks for the view several times."""
+    cached = g.get("_stakegraph_view")
+    if cached is not None:
+        return cached
     v = state().live.get()
+    g._stakegraph_view = v
     if v.version != state().warmed:
         from matching.search import warm
         from matching.vectors import warm_vectors

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -56,8 +56,14 @@ def _node(value: dict[str, Any]) -> Node:
 class LadybugView(GraphView):
     """A read-only handle on one published version; thread-local connections share the database."""
 
-    def __init__(self, db_path: Path, version: str, schema: Schema, read_only: bool = True):
+    def __init__(self, db_path: Path, version: str, schema: Schema, read_only: bool = True, node_cache: int = 0):
         self.schema = schema
+        # A published version never changes, so a read-only view may keep the nodes it decoded:
+        # an entity page asks the engine for ~30 nodes, most of them asked by the page before.
+        # Callers share the Node objects (as the web app's neighbour cache already does): they
+        # must not change them.
+        self._node_cache: OrderedDict[str, Node | None] | None = OrderedDict() if read_only and node_cache > 0 else None
+        self._node_cache_size = node_cache
         self._version = version
         self._db_path = db_path
         try:
@@ -97,6 +103,31 @@ class LadybugView(GraphView):
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Node]:
         ids = list(dict.fromkeys(ids))
+        cache = self._node_cache
+        if cache is None:
+            return self._get_many(ids)
+        out: dict[str, Node] = {}
+        todo: list[str] = []
+        with self._lock:
+            for i in ids:
+                if i in cache:
+                    node = cache[i]
+                    cache.move_to_end(i)
+                    if node is not None:
+                        out[i] = node
+                else:
+                    todo.append(i)
+        if todo:
+            found = self._get_many(todo)
+            out.update(found)
+            with self._lock:
+                for i in todo:  # an id that names nothing is remembered too (merged-away ids are asked often)
+                    cache[i] = found.get(i)
+                while len(cache) > self._node_cache_size:
+                    cache.popitem(last=False)
+        return out
+
+    def _get_many(self, ids: list[str]) -> dict[str, Node]:
         out: dict[str, Node] = {}
         for label in self.schema.labels:
             if len(out) == len(ids):
@@ -515,7 +546,7 @@ def open_view(settings: Settings, schema: Schema | None = None) -> LadybugView:
     current = versions.current()
     if current is None:
         raise StoreError(f"no graph in {settings.home_path}: run `stakegraph init` first")
-    return LadybugView(versions.db_path(current), current, schema or load_schema())
+    return LadybugView(versions.db_path(current), current, schema or load_schema(), node_cache=settings.view_node_cache)
 
 
 def current_version(settings: Settings) -> str | None:

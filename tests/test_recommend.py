@@ -3,6 +3,7 @@ link evaluation on hand-made cases whose right answers are known."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,24 @@ def test_packaging_project_ranks_packaging_firms_first(view):
         assert abs(r.fit + r.policy - r.score) < 1e-3
         assert abs(sum(s.contribution for s in r.policy_signals) - r.policy) < 1e-3
         assert 1 <= len(r.reasons_en) <= 3 and len(r.reasons_zh) == len(r.reasons_en)
+
+
+@pytest.mark.slow
+def test_the_json_form_is_the_whole_recommendation_and_a_copy(view):
+    """as_dict is written out (asdict's deep copy was most of an API call): it must still say
+    everything asdict said, and changing it must not change the cached recommendation."""
+    from dataclasses import asdict
+
+    recs = recommend(view, PACKAGING_PROJECT, k=20)
+    assert any(s.records for r in recs for s in r.signals), "evidence records to compare"
+    for r in recs:
+        d = r.as_dict()
+        assert d == asdict(r)
+        assert json.dumps(d, ensure_ascii=False)  # the API sends it as it is
+        d["signals"][0]["records"].append({"x": 1})
+        d["signals"][0]["evidence"].append("x")
+        d["reasons_en"].append("x")
+        assert r.as_dict() == asdict(r) and "x" not in r.reasons_en
 
 
 @pytest.mark.slow

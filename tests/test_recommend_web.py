@@ -47,3 +47,42 @@ def test_kind_filters_in_page_and_api(client, auth, project, bearer):
     assert not any(r["kind"] in ("government_body", "park") for r in default)
     auth.login("researcher")
     assert client.get(f"/projects/{project}?exclude_kind=nonsense").status_code == 400
+
+
+@pytest.mark.slow
+def test_the_kept_recommendations_table_carries_each_sessions_token_and_the_shortlist(home, project):
+    """The table is rendered once per graph version, project, filters, language, edit right and
+    shortlist (web/rec_table.py): a second session must get its own CSRF token in it, never the
+    first one's, and a shortlisting must show at once."""
+    import re
+
+    from tests.conftest import USERS, _close, make_app
+    from web import rec_table
+
+    def tokens(page: str) -> set[str]:
+        return set(re.findall(r'name="csrf_token" value="([^"]+)"', page))
+
+    app = make_app(home, WTF_CSRF_ENABLED=True)
+    try:
+        a, b = app.test_client(), app.test_client()
+        for c, role in ((a, "staff"), (b, "admin")):
+            (token,) = tokens(c.get("/login").get_data(as_text=True))
+            user, password = USERS[role]
+            assert c.post("/login", data={"username": user, "password": password, "csrf_token": token}).status_code == 302
+        page_a = a.get(f"/projects/{project}").get_data(as_text=True)
+        kept = dict(rec_table._cache)
+        page_b = b.get(f"/projects/{project}").get_data(as_text=True)
+        assert dict(rec_table._cache) == kept, "the second session's table came from the cache"
+        table_a, table_b = (p[p.index('id="recs-table"'):p.index("</table>", p.index('id="recs-table"'))]
+                            for p in (page_a, page_b))
+        assert "shortlist-form" in table_a and rec_table._TOKEN_MARK not in page_a + page_b
+        assert len(tokens(page_a)) == len(tokens(page_b)) == 1 and tokens(page_a) != tokens(page_b)
+        assert tokens(table_a) == tokens(page_a)
+        org = re.search(r'<tr class="rec status-none" data-org="([^"]+)"', table_a).group(1)
+        done = a.post(f"/projects/{project}/shortlist",
+                      data={"org_id": org, "action": "shortlisted", "note": "", "csrf_token": tokens(table_a).pop()})
+        assert done.status_code == 302
+        for c in (a, b):
+            assert f'<tr class="rec status-shortlisted" data-org="{org}">' in c.get(f"/projects/{project}").get_data(as_text=True)
+    finally:
+        _close(app)

@@ -13,11 +13,12 @@ from web import exports, forms
 from web import recommendations as recs
 from web import validation as v
 from web import workspace_ops as ops
-from web.auth import current_user, edit_required
+from web.auth import can_edit, current_user, edit_required
 from web.downloads import attachment
-from web.i18n import stated_lang, t
+from web.i18n import lang, stated_lang, t
 from web.pipeline import STAGES, TIERS, all_projects, board
 from web.profile import load_profile
+from web.rec_table import recs_table
 from web.staff_edits import (
     errors_for_page,
     flash_error,
@@ -115,12 +116,14 @@ def project(project_id: str) -> Any:
     names = view().get_many([i["org_id"] for i in items])
     from web.search import kinds
 
-    return render_template("project.html", p=p, f=filters, **recommendation_state(project_id, filters, p.pending_new),
+    status = {i["org_id"]: i["status"] for i in items}
+    box = recommendation_state(project_id, filters, p.pending_new)
+    table = recs_table(view().version, project_id, filters, box["recs"], status, lang(), can_edit()) if box["recs"] else ""
+    return render_template("project.html", p=p, f=filters, **box, recs_table=table,
                            illustrative=is_illustrative(p.props), signal_names=signal_names(),
                            shortlisted=[i for i in items if i["status"] == "shortlisted"],
                            dismissed=[i for i in items if i["status"] == "dismissed"], names=names,
-                           status={i["org_id"]: i["status"] for i in items}, kinds=kinds(),
-                           history=ops.stage_history(ws, project_id))
+                           kinds=kinds(), history=ops.stage_history(ws, project_id))
 
 
 @bp.route("/new", methods=["GET", "POST"])

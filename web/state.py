@@ -8,6 +8,7 @@ lock). Edits made while it runs are coalesced into one more pass, not one pass e
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -125,13 +126,21 @@ def graph_run(v: GraphView) -> dict[str, Any]:
 
     try:
         path = Path(data_dir(settings(), v.version)) / "last_run.json"
-        run = json.loads(path.read_text(encoding="utf-8"))
-        return {k: run.get(k) for k in ("run_id", "status", "started", "finished", "added", "changed", "unseen")}
+        return dict(_run_file(str(path), path.stat().st_mtime_ns))
     except (OSError, ValueError, AttributeError):
         from ingest.runs import last_runs
 
         runs = last_runs(settings(), 1)
         return runs[0] if runs else {"run_id": v.version}
+
+
+@functools.lru_cache(maxsize=64)
+def _run_file(path: str, _mtime_ns: int) -> dict[str, Any]:
+    """A version's run record, read once (every project page asked for it: a file read and a
+    JSON parse each time); the modification time in the key reads it again if it is rewritten."""
+    with open(path, encoding="utf-8") as fh:
+        run = json.load(fh)
+    return {k: run.get(k) for k in ("run_id", "status", "started", "finished", "added", "changed", "unseen")}
 
 
 def last_runs(n: int = 5) -> list[dict[str, Any]]:

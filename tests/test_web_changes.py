@@ -24,9 +24,11 @@ def test_changes_page_and_this_week(client, auth, app, settings, smic) -> None:
 
     with app.app_context():
         ops.record_changes(workspace(), "staff1", nodes=[("Organization", smic, {"city": "无锡"})])
-    apply_staff_edits(settings)  # a run whose change log says SMIC's city changed
     auth.login("researcher")
     client.get("/lang/en")
+    before = client.get(f"/entities/{smic}").get_data(as_text=True)  # the box is kept per version and week's runs
+    assert "上海 → 无锡" not in before.split('id="this-week"')[1].split("</section>")[0]
+    apply_staff_edits(settings)  # a run whose change log says SMIC's city changed
     page = client.get("/changes?op=changed").get_data(as_text=True)
     items = page.split('id="changes"')[1].split("</ul>")[0]
     assert "SMIC" in items or "Semiconductor Manufacturing" in items

@@ -168,6 +168,30 @@ def test_a_name_matching_two_records_of_one_list_goes_to_review():
     assert all(d is not None and d.judgement is Judgement.UNSURE for d in rows), rows
 
 
+def test_one_to_one_reads_each_records_source_not_its_id():
+    # The refresh passes node ids ("x17", "n4"), which do not start with the source: the rule
+    # must still see that list:a and list:b are two records of one list.
+    records = [{**rec("list:a", "华新半导体", kind="company"), "record_id": "a"},
+               {**rec("list:b", "华芯半导体", kind="company"), "record_id": "b"},
+               {**rec("news:1", name_en="Huaxin Semiconductor", kind="company"), "record_id": "n1"}]
+    result = resolve(records)
+    assert len({result.canonical(r["record_id"]) for r in records}) == 3
+    assert {result.decisions.get("a", "n1").judgement, result.decisions.get("b", "n1").judgement} == {Judgement.UNSURE}
+
+
+def test_a_record_linked_by_code_has_found_its_match_in_that_list():
+    # The news item's code names its firm in the list; the other firm of the list that its
+    # English name also fits is not "the only good match", so the two firms are not chained.
+    coded = rec("list:a", "江阴力光智能科技股份有限公司", "Jiangyin Liguang Intelligent Technology Co., Ltd.",
+                stock_code="600133.SH", city="江阴", kind="company")
+    alike = rec("list:b", "上海利光封装测试股份有限公司", "Shanghai Liguang Packaging & Test Co., Ltd.", city="上海",
+                kind="company")
+    news = rec("news:1", name_en="Liguang Technology", stock_code="600133.SH", kind="company")
+    result = resolve([coded, alike, news])
+    assert result.canonical("news:1") == result.canonical("list:a") != result.canonical("list:b")
+    assert result.decisions.get("list:b", "news:1").judgement is not Judgement.SAME
+
+
 def test_the_only_good_candidate_on_both_sides_merges():
     full = rec("szse-zh:300782", "江苏卓胜微电子股份有限公司", kind="listed_company")
     short = rec("stock-basic:300782.SZ", "卓胜微", stock_code="300782.SZ", kind="listed_company")

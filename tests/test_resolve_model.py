@@ -246,6 +246,20 @@ def test_bad_input_is_reported_and_never_merged_on_a_name_alone():
     assert result.problems_of("news:1") == ()
 
 
+def test_a_refused_code_both_records_carry_does_not_hold_them_apart():
+    # A list and a registry copying one malformed code (no share code starts with 61) and the
+    # same registered name: the code agrees, so the names are not all they agree on.
+    listed = rec("list:1", "无锡创宏泽精密装备股份有限公司", stock_code="610001.SH", kind="company")
+    registry = rec("reg:1", "无锡创宏泽精密装备有限公司", aliases=["创宏泽精密"], stock_code="610001",
+                   credit_code=CODE_OK + credit_code_check_char(CODE_OK), kind="company")
+    other = rec("news:1", "无锡创宏泽精密装备股份有限公司", stock_code="610002.SH", kind="company")
+    result = resolve([listed, registry, other])
+    assert result.canonical("list:1") == result.canonical("reg:1")
+    assert result.problems_of("list:1") and result.problems_of("reg:1")  # still reported
+    row = result.decisions.get("list:1", "news:1")  # another refused code: held for review as before
+    assert row.judgement is Judgement.UNSURE and any(e.feature == "bad_input" for e in row.evidence)
+
+
 # --- evaluation -------------------------------------------------------------------------------
 
 CASES = Path(__file__).resolve().parents[1] / "data" / "eval" / "resolve"

@@ -80,6 +80,17 @@ def test_cross_script_and_short_forms_share_a_block(a, b):
     assert list(candidate_pairs([features(a), features(b)])) == [(0, 1)], (block_keys(features(a)), block_keys(features(b)))
 
 
+def test_the_short_name_of_a_registered_firm_pairs_it_with_no_other_registered_firm():
+    # Two registry rows, each a registered name with its short name, share only characters (信长):
+    # two registered names that differ are two firms, so the short names' character pairs meet
+    # records without a registered name only.
+    one = features(rec("reg:1", "江阴信长达半导体有限公司", aliases=["信长达半导"]))
+    two = features(rec("reg:2", "苏州汇信长数据科技有限公司", aliases=["汇信长数据"]))
+    short = features(rec("news:1", "信长达半导"))
+    assert not any(k.startswith("c>") for k in block_keys(one))
+    assert list(candidate_pairs([one, two, short])) == [(0, 2), (1, 2)]
+
+
 def test_blocking_stays_sub_quadratic():
     """Pairs per record do not grow with the number of records (oversized blocks are skipped)."""
     import random
@@ -147,6 +158,16 @@ def test_a_broken_model_file_is_refused_by_name(tmp_path):
                    encoding="utf-8")
     with pytest.raises(ValueError, match="bad.json"):
         load_model(str(bad))
+
+
+def test_two_registered_names_that_differ_are_kept_apart_without_the_model():
+    # Two legal entities whatever the model would say: the hand-set evidence finds them alike,
+    # the pair is judged not the same, and the model (most of a large run's cost) is not asked.
+    result = compare_records(rec("x:1", "无锡华中半导体股份有限公司", kind="company"),
+                             rec("y:1", "无锡华中微电子有限公司", kind="company"))
+    assert result.conflicts == ("registered names differ: 华中半导体 vs 华中微电子",)
+    assert result.score <= ResolveSettings().contradiction_cap
+    assert not any(e.feature.startswith("model") for e in result.evidence)
 
 
 def test_pairs_the_model_never_saw_keep_the_hand_set_evidence():

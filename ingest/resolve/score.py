@@ -445,7 +445,13 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
         return Comparison(1.0, tuple(Evidence("shared_key", 1.0, f"both have {k}") for k in shared))
     same_names, evidence, best, best_cap, contradictions, context, rule, latin_rule = _by_names(a, b, s)
     pair_model = load_model(s.model) if model is True else (model or None)
-    learned = _learned(a, b, rule, evidence, pair_model, s) if pair_model is not None and not same_names else None
+    # Two different registered names are two legal entities (record_contradictions): the pair is
+    # never judged the same, so the model, which could only say how alike the names look, is not
+    # asked; the hand-set evidence decides whether they look alike enough to be kept apart
+    # explicitly. Lists of registered names share many characters: this is most pairs of a run.
+    two_entities = bool(a.registered and b.registered and not a.registered & b.registered)
+    learned = (_learned(a, b, rule, evidence, pair_model, s)
+               if pair_model is not None and not same_names and not two_entities else None)
     if max(best, learned[0] if learned else 0.0) >= s.unsure_threshold:
         against = record_contradictions(a, b, s)
         if against:
@@ -485,6 +491,8 @@ def _bad_input(a: RecordFeatures, b: RecordFeatures) -> tuple[str, ...]:
     the other record carries too. Why: both then claim the same code, so their names are not
     all they agree on (a list and a registry copying one malformed code); a refused code on one
     side only, or a record with no usable name, is still never merged on names alone."""
+    if not (a.keys.rejected and b.keys.rejected):
+        return (*a.problems, *b.problems)
     shared = {refused_claim(v) for v, _ in a.keys.rejected} & {refused_claim(v) for v, _ in b.keys.rejected}
     answered = {code_problem(v, why) for f in (a, b) for v, why in f.keys.rejected if refused_claim(v) in shared}
     return tuple(p for p in (*a.problems, *b.problems) if p not in answered)

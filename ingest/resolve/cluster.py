@@ -229,17 +229,20 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,
              previous: Mapping[str, str] | None, state: ResolveState | None,
              scores_out: dict[tuple[str, str], float] | None = None) -> Resolution:
-    feats = [features(r, s, with_names=False) for r in records]  # names only where a pair is scored
+    fp = fingerprint(s)
+    old = state if state is not None and state.fingerprint == fp else None
+    hashes = [record_hash(r) for r in records]
+    # Names (parsing and pinyin, most of the cost) only for records whose earlier decisions
+    # cannot be reused: the others get theirs if one of their pairs is scored (full_features).
+    reused = [old is not None and old.hashes.get(str(r.get("record_id"))) == h for r, h in zip(records, hashes, strict=True)]
+    feats = [features(r, s, with_names=not again) for r, again in zip(records, reused, strict=True)]
+    full: dict[int, RecordFeatures] = {i: f for i, f in enumerate(feats) if not reused[i]}
     ids = [f.record_id for f in feats]
     seen: set[str] = set()
     for rid in ids:
         if rid in seen:
             raise ValueError(f"duplicate record_id {rid!r}")
         seen.add(rid)
-    fp = fingerprint(s)
-    old = state if state is not None and state.fingerprint == fp else None
-    hashes = [record_hash(r) for r in records]
-    full: dict[int, RecordFeatures] = {}
 
     def full_features(i: int) -> RecordFeatures:
         if i not in full:
@@ -248,8 +251,8 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
 
     keys: list[frozenset[str]] = []
     for i, rid in enumerate(ids):
-        if old is not None and old.hashes.get(rid) == hashes[i]:
-            keys.append(old.block_keys(rid))
+        if reused[i]:
+            keys.append(old.block_keys(rid))  # type: ignore[union-attr]
         else:
             keys.append(frozenset(block_keys(full_features(i))))
     table = DecisionTable()

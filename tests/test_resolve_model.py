@@ -80,6 +80,17 @@ def test_cross_script_and_short_forms_share_a_block(a, b):
     assert list(candidate_pairs([features(a), features(b)])) == [(0, 1)], (block_keys(features(a)), block_keys(features(b)))
 
 
+def test_the_short_name_of_a_registered_firm_pairs_it_with_no_other_registered_firm():
+    # Two registry rows, each a registered name with its short name, share only characters (信长):
+    # two registered names that differ are two firms, so the short names' character pairs meet
+    # records without a registered name only.
+    one = features(rec("reg:1", "江阴信长达半导体有限公司", aliases=["信长达半导"]))
+    two = features(rec("reg:2", "苏州汇信长数据科技有限公司", aliases=["汇信长数据"]))
+    short = features(rec("news:1", "信长达半导"))
+    assert not any(k.startswith("c>") for k in block_keys(one))
+    assert list(candidate_pairs([one, two, short])) == [(0, 2), (1, 2)]
+
+
 def test_blocking_stays_sub_quadratic():
     """Pairs per record do not grow with the number of records (oversized blocks are skipped)."""
     import random
@@ -149,6 +160,16 @@ def test_a_broken_model_file_is_refused_by_name(tmp_path):
         load_model(str(bad))
 
 
+def test_two_registered_names_that_differ_are_kept_apart_without_the_model():
+    # Two legal entities whatever the model would say: the hand-set evidence finds them alike,
+    # the pair is judged not the same, and the model (most of a large run's cost) is not asked.
+    result = compare_records(rec("x:1", "无锡华中半导体股份有限公司", kind="company"),
+                             rec("y:1", "无锡华中微电子有限公司", kind="company"))
+    assert result.conflicts == ("registered names differ: 华中半导体 vs 华中微电子",)
+    assert result.score <= ResolveSettings().contradiction_cap
+    assert not any(e.feature.startswith("model") for e in result.evidence)
+
+
 def test_pairs_the_model_never_saw_keep_the_hand_set_evidence():
     # two Latin names, and a university: no model evidence, the rules decide
     acronym = compare_records(rec("x:1", name_en="SMIC"), rec("y:1", name_en="Semiconductor Manufacturing International Corp."))
@@ -166,6 +187,30 @@ def test_a_name_matching_two_records_of_one_list_goes_to_review():
     assert len({result.canonical(r["record_id"]) for r in records}) == 3
     rows = [result.decisions.get("list:a", "news:1"), result.decisions.get("list:b", "news:1")]
     assert all(d is not None and d.judgement is Judgement.UNSURE for d in rows), rows
+
+
+def test_one_to_one_reads_each_records_source_not_its_id():
+    # The refresh passes node ids ("x17", "n4"), which do not start with the source: the rule
+    # must still see that list:a and list:b are two records of one list.
+    records = [{**rec("list:a", "华新半导体", kind="company"), "record_id": "a"},
+               {**rec("list:b", "华芯半导体", kind="company"), "record_id": "b"},
+               {**rec("news:1", name_en="Huaxin Semiconductor", kind="company"), "record_id": "n1"}]
+    result = resolve(records)
+    assert len({result.canonical(r["record_id"]) for r in records}) == 3
+    assert {result.decisions.get("a", "n1").judgement, result.decisions.get("b", "n1").judgement} == {Judgement.UNSURE}
+
+
+def test_a_record_linked_by_code_has_found_its_match_in_that_list():
+    # The news item's code names its firm in the list; the other firm of the list that its
+    # English name also fits is not "the only good match", so the two firms are not chained.
+    coded = rec("list:a", "江阴力光智能科技股份有限公司", "Jiangyin Liguang Intelligent Technology Co., Ltd.",
+                stock_code="600133.SH", city="江阴", kind="company")
+    alike = rec("list:b", "上海利光封装测试股份有限公司", "Shanghai Liguang Packaging & Test Co., Ltd.", city="上海",
+                kind="company")
+    news = rec("news:1", name_en="Liguang Technology", stock_code="600133.SH", kind="company")
+    result = resolve([coded, alike, news])
+    assert result.canonical("news:1") == result.canonical("list:a") != result.canonical("list:b")
+    assert result.decisions.get("list:b", "news:1").judgement is not Judgement.SAME
 
 
 def test_the_only_good_candidate_on_both_sides_merges():
@@ -220,6 +265,20 @@ def test_bad_input_is_reported_and_never_merged_on_a_name_alone():
     assert result.problems_of("reg:2") == ("no name left after normalisation: 有限公司",)
     assert result.problems_of("reg:3") == ("only an id: no name and no valid code",)
     assert result.problems_of("news:1") == ()
+
+
+def test_a_refused_code_both_records_carry_does_not_hold_them_apart():
+    # A list and a registry copying one malformed code (no share code starts with 61) and the
+    # same registered name: the code agrees, so the names are not all they agree on.
+    listed = rec("list:1", "无锡创宏泽精密装备股份有限公司", stock_code="610001.SH", kind="company")
+    registry = rec("reg:1", "无锡创宏泽精密装备有限公司", aliases=["创宏泽精密"], stock_code="610001",
+                   credit_code=CODE_OK + credit_code_check_char(CODE_OK), kind="company")
+    other = rec("news:1", "无锡创宏泽精密装备股份有限公司", stock_code="610002.SH", kind="company")
+    result = resolve([listed, registry, other])
+    assert result.canonical("list:1") == result.canonical("reg:1")
+    assert result.problems_of("list:1") and result.problems_of("reg:1")  # still reported
+    row = result.decisions.get("list:1", "news:1")  # another refused code: held for review as before
+    assert row.judgement is Judgement.UNSURE and any(e.feature == "bad_input" for e in row.evidence)
 
 
 # --- evaluation -------------------------------------------------------------------------------

@@ -68,9 +68,11 @@ def block_keys(f: RecordFeatures) -> set[str]:
             # Every pair of characters of the base, a short name's against a registered full
             # name's (…有限公司): a short name keeps two of the full name's characters wherever they
             # stand (天银机电 in 常熟市天银机电, 易购 in 苏宁易购). Two short or two full names meet
-            # on other keys.
+            # on other keys, and so does the short name of a record with a registered name of its
+            # own: two different registered names are two firms (score.record_contradictions).
             side = "<" if registered_name(n.text) else ">"
-            keys.update(f"c{side}:" + p.base[i:i + 2] for i in range(len(p.base) - 1))
+            if side == "<" or not f.registered:
+                keys.update(f"c{side}:" + p.base[i:i + 2] for i in range(len(p.base) - 1))
             for text in (p.core, p.base):  # BYD = 比亚迪: a Latin acronym of the pinyin initials
                 if 3 <= len(text) <= 6:
                     keys.add("a>:" + pinyin_initials(text))

@@ -104,14 +104,18 @@ def _key_decisions(feats: Sequence[RecordFeatures]) -> tuple[list[Decision], set
     return rows, linked
 
 
-def one_to_one(table: DecisionTable, ambiguity_margin: float, unique_margin: float,
+def one_to_one(table: DecisionTable, sources: Mapping[str, str], ambiguity_margin: float, unique_margin: float,
                unique_threshold: float) -> list[Decision]:
     """Automatic rows to change because a source lists an organisation once.
 
+    sources: each record's source (its `source` field: the refresh passes node ids, which do
+    not start with the source, so the id cannot tell).
+
     For a record r and another source X, r's candidates in X are ranked by score (rows judged
-    same, unsure or below; shared codes, manual rows and contradictions apart), leaving out
-    candidates judged the same as the best one, or unsure (X's own duplicates: a news feed
-    names 中微公司 and 中微半导体 in two items). Then:
+    same, unsure or below, and shared codes at 1.0: a record of X that shares r's code is r's
+    organisation in X, so no other record of X is the only good match; manual rows and
+    contradictions apart), leaving out candidates judged the same as the best one, or unsure
+    (X's own duplicates: a news feed names 中微公司 and 中微半导体 in two items). Then:
     - a 'same' row is sent to review ('unsure') unless it is the best of r in X by at least
       `ambiguity_margin` ("Huaxin Semiconductor" matching both 华新 and 华芯 of one list), seen
       from either end;
@@ -126,9 +130,12 @@ def one_to_one(table: DecisionTable, ambiguity_margin: float, unique_margin: flo
     force); rows of every kind count as rivals. A pure function of the decision table, so
     incremental runs stay exact.
     """
+    def _source(record_id: str) -> str:
+        return sources.get(record_id) or record_id.split(":", 1)[0]
+
     ranked: dict[tuple[str, str], list[Decision]] = {}
     for d in table.effective():
-        if d.origin is Origin.AUTO and d.judgement in RANKED and not _by_code(d):
+        if d.origin is Origin.AUTO and d.judgement in RANKED:
             for rid in d.pair:
                 ranked.setdefault((rid, _source(d.other(rid))), []).append(d)
                 ranked.setdefault((rid, ANY_SOURCE), []).append(d)
@@ -187,10 +194,6 @@ def _promotable(d: Decision) -> bool:
     return _learned(d) and not any(e.feature in HELD_DOWN for e in d.evidence)
 
 
-def _source(record_id: str) -> str:
-    return record_id.split(":", 1)[0]
-
-
 def _by_code(d: Decision) -> bool:
     return bool(d.evidence) and d.evidence[0].feature == "shared_key"
 
@@ -226,17 +229,20 @@ def resolve(records: Iterable[Mapping[str, Any]], overrides: Iterable[Decision] 
 def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: ResolveSettings,
              previous: Mapping[str, str] | None, state: ResolveState | None,
              scores_out: dict[tuple[str, str], float] | None = None) -> Resolution:
-    feats = [features(r, s, with_names=False) for r in records]  # names only where a pair is scored
+    fp = fingerprint(s)
+    old = state if state is not None and state.fingerprint == fp else None
+    hashes = [record_hash(r) for r in records]
+    # Names (parsing and pinyin, most of the cost) only for records whose earlier decisions
+    # cannot be reused: the others get theirs if one of their pairs is scored (full_features).
+    reused = [old is not None and old.hashes.get(str(r.get("record_id"))) == h for r, h in zip(records, hashes, strict=True)]
+    feats = [features(r, s, with_names=not again) for r, again in zip(records, reused, strict=True)]
+    full: dict[int, RecordFeatures] = {i: f for i, f in enumerate(feats) if not reused[i]}
     ids = [f.record_id for f in feats]
     seen: set[str] = set()
     for rid in ids:
         if rid in seen:
             raise ValueError(f"duplicate record_id {rid!r}")
         seen.add(rid)
-    fp = fingerprint(s)
-    old = state if state is not None and state.fingerprint == fp else None
-    hashes = [record_hash(r) for r in records]
-    full: dict[int, RecordFeatures] = {}
 
     def full_features(i: int) -> RecordFeatures:
         if i not in full:
@@ -245,8 +251,8 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
 
     keys: list[frozenset[str]] = []
     for i, rid in enumerate(ids):
-        if old is not None and old.hashes.get(rid) == hashes[i]:
-            keys.append(old.block_keys(rid))
+        if reused[i]:
+            keys.append(old.block_keys(rid))  # type: ignore[union-attr]
         else:
             keys.append(frozenset(block_keys(full_features(i))))
     table = DecisionTable()
@@ -275,7 +281,8 @@ def _resolve(records: list[Mapping[str, Any]], overrides: list[Decision], s: Res
     scored.sort(key=lambda d: d.pair)
     for row in scored:
         table.add(row)
-    for row in one_to_one(table, s.ambiguity_margin, s.unique_margin, s.unique_threshold):
+    sources = {f.record_id: f.source for f in feats}
+    for row in one_to_one(table, sources, s.ambiguity_margin, s.unique_margin, s.unique_threshold):
         table.add(row)
     for row in overrides:
         if row.origin is not Origin.MANUAL:

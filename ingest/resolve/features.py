@@ -18,8 +18,8 @@ from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.keys import RecordKeys, record_keys, split_values
 from ingest.resolve.settings import ResolveSettings
 
-__all__ = ["RecordFeatures", "features", "place_within", "record_names", "record_problems", "regions_related",
-           "registered_name"]
+__all__ = ["RecordFeatures", "code_problem", "features", "place_within", "record_names", "record_problems",
+           "regions_related", "registered_name"]
 
 REQUIRED = ("record_id", "source")
 JOINT_STOCK = ("股份有限公司", "股份公司")  # a company limited by shares: the legal form a listed firm must have
@@ -111,6 +111,11 @@ class RecordFeatures:
     joint_stock: bool = False  # a Chinese name ends in 股份有限公司 (every A-share company's legal form)
 
 
+def code_problem(value: str, reason: str) -> str:
+    """The problem a refused code makes, as record_problems words it."""
+    return f"code {value!r} refused: {reason}"
+
+
 def record_problems(record: Mapping[str, Any], keys: RecordKeys) -> tuple[str, ...]:
     """What is wrong with a record as input to resolution, one reason each: a code that failed
     its check (a credit code's GB 32100 check character, a stock code's format), names that are
@@ -119,7 +124,7 @@ def record_problems(record: Mapping[str, Any], keys: RecordKeys) -> tuple[str, .
     Why a record with a refused code is never merged on its names alone: it claims one legal
     entity by its code, and a look-alike name may be another (a typo in 91320214… is no licence
     to join whichever firm is called alike); it goes to review instead."""
-    out = [f"code {value!r} refused: {reason}" for value, reason in keys.rejected]
+    out = [code_problem(value, reason) for value, reason in keys.rejected]
     names = record_names(record, keys)
     if names and all(empty_name(n) for n in names):
         out.append(f"no name left after normalisation: {' / '.join(names)}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from ingest.normalize.codes import CodeError, normalize_stock_code, validate_credit_code
 
-__all__ = ["RecordKeys", "exclusive_groups", "key_conflicts", "record_keys", "split_values"]
+__all__ = ["RecordKeys", "exclusive_groups", "key_conflicts", "record_keys", "refused_claim", "split_values"]
 
 CREDIT = "credit"
 STOCK = "stock"
@@ -36,6 +36,17 @@ class RecordKeys:
     @property
     def keys(self) -> frozenset[str]:
         return frozenset({f"{STOCK}:{c}" for c in self.stock_codes} | {f"{CREDIT}:{c}" for c in self.credit_codes})
+
+
+# A market before or after the digits (SH600001, 600001.SH): one claim, written two ways.
+_MARKET = re.compile(r"^(?:SH|SZ|BJ|HK)[.\-:]?|[.\-:](?:SH|SS|SSE|SZ|SZSE|BJ|BSE|HK|HKEX)$")
+
+
+def refused_claim(value: str) -> str:
+    """A refused code as a comparable claim: upper case, no spaces or separators, no market
+    (610001.SH and 610001 claim the same code, though neither is one)."""
+    text = re.sub(r"[\s\u3000]+", "", str(value)).upper()
+    return re.sub(r"[^0-9A-Z]", "", _MARKET.sub("", text))
 
 
 def split_values(value: Any) -> list[str]:

@@ -29,12 +29,13 @@ from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.features import (
     NameFeatures,
     RecordFeatures,
+    code_problem,
     features,
     place_within,
     regions_related,
     registered_name,
 )
-from ingest.resolve.keys import key_conflicts
+from ingest.resolve.keys import key_conflicts, refused_claim
 from ingest.resolve.model import PairModel, load_model
 from ingest.resolve.pair_features import pair_features
 from ingest.resolve.settings import ResolveSettings
@@ -444,7 +445,13 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
         return Comparison(1.0, tuple(Evidence("shared_key", 1.0, f"both have {k}") for k in shared))
     same_names, evidence, best, best_cap, contradictions, context, rule, latin_rule = _by_names(a, b, s)
     pair_model = load_model(s.model) if model is True else (model or None)
-    learned = _learned(a, b, rule, evidence, pair_model, s) if pair_model is not None and not same_names else None
+    # Two different registered names are two legal entities (record_contradictions): the pair is
+    # never judged the same, so the model, which could only say how alike the names look, is not
+    # asked; the hand-set evidence decides whether they look alike enough to be kept apart
+    # explicitly. Lists of registered names share many characters: this is most pairs of a run.
+    two_entities = bool(a.registered and b.registered and not a.registered & b.registered)
+    learned = (_learned(a, b, rule, evidence, pair_model, s)
+               if pair_model is not None and not same_names and not two_entities else None)
     if max(best, learned[0] if learned else 0.0) >= s.unsure_threshold:
         against = record_contradictions(a, b, s)
         if against:
@@ -468,7 +475,7 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
     if learned is not None and group is not None:  # 紫光集团 vs 紫光国微: a group and a firm sharing its brand
         evidence.append(Evidence("group_vs_firm", score, f"{group.record_id} is named as a group, the other is not: "
                                                          "merged only on a score above the same threshold, never as the only good match"))
-    problems = a.problems or b.problems
+    problems = _bad_input(a, b)
     if problems and score > s.unsure_threshold:
         score = s.unsure_threshold
         evidence.append(Evidence("bad_input", score, f"left for review, never merged on names alone: {problems[0]}"))
@@ -477,6 +484,18 @@ def compare(a: RecordFeatures, b: RecordFeatures, settings: ResolveSettings | No
         score = min(score, cap)
         evidence += [Evidence("code_conflict", cap, c) for c in conflicts]
     return Comparison(round(max(0.0, min(1.0, score)), 4), tuple(evidence), hard + contradictions)
+
+
+def _bad_input(a: RecordFeatures, b: RecordFeatures) -> tuple[str, ...]:
+    """The records' problems that hold the pair for review: all of them, but a refused code
+    the other record carries too. Why: both then claim the same code, so their names are not
+    all they agree on (a list and a registry copying one malformed code); a refused code on one
+    side only, or a record with no usable name, is still never merged on names alone."""
+    if not (a.keys.rejected and b.keys.rejected):
+        return (*a.problems, *b.problems)
+    shared = {refused_claim(v) for v, _ in a.keys.rejected} & {refused_claim(v) for v, _ in b.keys.rejected}
+    answered = {code_problem(v, why) for f in (a, b) for v, why in f.keys.rejected if refused_claim(v) in shared}
+    return tuple(p for p in (*a.problems, *b.problems) if p not in answered)
 
 
 def compare_records(a: Mapping[str, Any], b: Mapping[str, Any],

@@ -209,11 +209,10 @@ def starts_with(schema: tantivy.Schema, field: str, prefix: str) -> Query:
 
     Not tantivy's phrase-prefix query: it expands a prefix to at most 50 terms per segment, so
     "zh" on the 470-firm sample found 76 firms by pinyin instead of 203 (中国科学院 among those
-    left out) and the totals were not true. A regex over the term dictionary has no such cap."""
-    return Query.regex_query(schema, field, "".join("\\" + c if c in _REGEX_META else c for c in prefix) + ".*")
-
-
-_REGEX_META = frozenset("\\.+*?()|[]{}^$#&-~")  # what the engine's regex syntax escapes (regex_syntax::escape)
+    left out) and the totals were not true. A prefix Levenshtein automaton at distance 0 walks
+    the whole term dictionary range; a regex (`zh.*`) does the same but compiling its Unicode
+    automaton cost 0.25 ms a field, 2.3 ms of a 4 ms search page."""
+    return Query.fuzzy_term_query(schema, field, prefix, 0, True, True)
 
 
 def _should(queries: Sequence[Query]) -> Query:

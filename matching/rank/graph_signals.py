@@ -94,7 +94,7 @@ def item_cf(cx: SignalContext, cands: list[str]) -> dict[str, SignalValue]:
         similar = _sector_similar(cx)
         for c in cands:
             best, value = None, 0.0
-            for s in f.sectors(c):
+            for s in sorted(f.sectors(c)):  # in order: a tie names the same link in every process
                 if s in similar and s not in t.sectors:
                     value += similar[s][0]
                     if best is None or similar[s][0] > similar[best][0]:

@@ -13,8 +13,9 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, request, session
+from flask import Flask, request, session, url_for
 from flask.globals import _cv_app
+from markupsafe import Markup
 
 from kg.schema import caption
 from web.messages import MESSAGES
@@ -169,10 +170,25 @@ def host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def entity_link(node: Any, pending: bool = False) -> Markup:
+    """A link to an entity's page with its name in the reader's language and the other one small.
+
+    Python, not a template macro: a hub's relations, a search page and a change list call it
+    dozens to hundreds of times a page, and a macro call cost about 0.1 ms."""
+    html = Markup('<a href="{}" class="entity label-{}">{}</a>').format(
+        url_for("entities.entity", node_id=node.id), node.label, name_of(node))
+    other = other_name(node)
+    if other:
+        html += Markup(' <small class="other">{}</small>').format(other)
+    if pending:
+        html += Markup(' <span class="badge pending">{}</span>').format(t("edit.pending"))
+    return html
+
+
 def init_app(app: Flask) -> None:
     app.before_request(_start_request)
     app.jinja_env.globals.update(t=t, tv=tv, lang=lang, LANGS=LANGS, reasons=reasons, in_lang=in_lang,
-                                  role_text=role_text)
+                                  role_text=role_text, entity_link=entity_link)
     from web.money import money
 
     app.jinja_env.filters.update(dname=name_of, othername=other_name, when=when, run_date=run_date, host=host,

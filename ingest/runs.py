@@ -6,6 +6,7 @@ the graph version it produced (last_run.json), so the two can never disagree abo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -37,11 +38,23 @@ def save_run(settings: Settings, changelog: Any) -> Path:
 
 
 def last_runs(settings: Settings, n: int = 10) -> list[dict[str, Any]]:
+    """The newest `n` runs, newest first (copies: a caller may change them)."""
     index = settings.home_path / "runs" / "index.jsonl"
-    if not index.exists():
+    try:
+        st = index.stat()
+    except OSError:
         return []
-    lines = index.read_text(encoding="utf-8").splitlines()[-n:]
-    return [json.loads(line) for line in reversed(lines) if line.strip()]
+    return [dict(r) for r in _index(str(index), st.st_mtime_ns, st.st_size)[:n]]
+
+
+@functools.lru_cache(maxsize=8)
+def _index(path: str, _mtime_ns: int, _size: int) -> tuple[dict[str, Any], ...]:
+    """The index file parsed once per content (every web page's footer and the week's-changes
+    box read it: a file read and up to 400 JSON parses a page); a run appends a line, which
+    changes the size and the time, so the next read sees it."""
+    with open(path, encoding="utf-8") as fh:
+        lines = fh.read().splitlines()
+    return tuple(json.loads(line) for line in reversed(lines) if line.strip())
 
 
 def load_run(settings: Settings, run_id: str) -> dict[str, Any] | None:

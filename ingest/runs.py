@@ -10,6 +10,7 @@ import functools
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,22 +40,44 @@ def save_run(settings: Settings, changelog: Any) -> Path:
 
 def last_runs(settings: Settings, n: int = 10) -> list[dict[str, Any]]:
     """The newest `n` runs, newest first (copies: a caller may change them)."""
-    index = settings.home_path / "runs" / "index.jsonl"
     try:
-        st = index.stat()
+        rows = parsed(settings.home_path / "runs" / "index.jsonl", _index_rows)
     except OSError:
         return []
-    return [dict(r) for r in _index(str(index), st.st_mtime_ns, st.st_size)[:n]]
+    return [dict(r) for r in rows[:n]]
 
 
-@functools.lru_cache(maxsize=8)
-def _index(path: str, _mtime_ns: int, _size: int) -> tuple[dict[str, Any], ...]:
-    """The index file parsed once per content (every web page's footer and the week's-changes
-    box read it: a file read and up to 400 JSON parses a page); a run appends a line, which
-    changes the size and the time, so the next read sees it."""
+RUN_TOTALS = ("run_id", "status", "started", "finished", "added", "changed", "unseen")
+
+
+def version_run(data_dir: Path) -> dict[str, Any]:
+    """The totals of the run that produced a graph version (its last_run.json, which also holds
+    every change: only the totals are kept). OSError or ValueError when it has none."""
+    return dict(parsed(Path(data_dir) / "last_run.json", _totals))
+
+
+def parsed(path: Path, parse: Callable[[str], Any]) -> Any:
+    """`parse` of the file's text, once per content: every web page's footer, the week's-changes
+    box and the project page read these files, a file read and many JSON parses each time. A run
+    appends to the index or writes a file anew, which changes the size or the time, so the next
+    read sees it. Callers must not change what they get."""
+    st = path.stat()
+    return _parsed(str(path), st.st_mtime_ns, st.st_size, parse)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(path: str, _mtime_ns: int, _size: int, parse: Callable[[str], Any]) -> Any:
     with open(path, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
-    return tuple(json.loads(line) for line in reversed(lines) if line.strip())
+        return parse(fh.read())
+
+
+def _index_rows(text: str) -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads(line) for line in reversed(text.splitlines()) if line.strip())
+
+
+def _totals(text: str) -> dict[str, Any]:
+    run = json.loads(text)
+    return {k: run.get(k) for k in RUN_TOTALS}
 
 
 def load_run(settings: Settings, run_id: str) -> dict[str, Any] | None:

@@ -8,15 +8,13 @@ lock). Edits made while it runs are coalesced into one more pass, not one pass e
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
 import threading
-from pathlib import Path
 from typing import Any
 
 from flask import current_app, g
 
+from ingest import runs
 from kg.settings import Settings
 from kg.store import GraphView
 from kg.views import LiveView
@@ -125,25 +123,11 @@ def graph_run(v: GraphView) -> dict[str, Any]:
     from kg.backends import data_dir
 
     try:
-        path = Path(data_dir(settings(), v.version)) / "last_run.json"
-        return dict(_run_file(str(path), path.stat().st_mtime_ns))
+        return runs.version_run(data_dir(settings(), v.version))
     except (OSError, ValueError, AttributeError):
-        from ingest.runs import last_runs
-
-        runs = last_runs(settings(), 1)
-        return runs[0] if runs else {"run_id": v.version}
-
-
-@functools.lru_cache(maxsize=64)
-def _run_file(path: str, _mtime_ns: int) -> dict[str, Any]:
-    """A version's run record, read once (every project page asked for it: a file read and a
-    JSON parse each time); the modification time in the key reads it again if it is rewritten."""
-    with open(path, encoding="utf-8") as fh:
-        run = json.load(fh)
-    return {k: run.get(k) for k in ("run_id", "status", "started", "finished", "added", "changed", "unseen")}
+        last = runs.last_runs(settings(), 1)
+        return last[0] if last else {"run_id": v.version}
 
 
 def last_runs(n: int = 5) -> list[dict[str, Any]]:
-    from ingest.runs import last_runs as _last_runs
-
-    return _last_runs(settings(), n)
+    return runs.last_runs(settings(), n)

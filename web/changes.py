@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +20,7 @@ from flask import Blueprint, render_template, request
 from markupsafe import Markup
 
 from ingest.runs import last_runs, load_run
+from kg.kept import Kept
 from kg.schema import load_schema
 from kg.settings import Settings
 from kg.store import GraphView
@@ -192,8 +192,8 @@ def this_week(node_id: str, days: int = 7, limit: int = 20) -> tuple[list[Change
     return rows[:limit], names
 
 
-_boxes: OrderedDict[tuple, Markup] = OrderedDict()
 BOXES_KEPT = 1024
+_boxes: Kept[tuple, Markup] = Kept(BOXES_KEPT)
 
 
 def this_week_box(node_id: str, days: int = 7) -> Markup:
@@ -201,18 +201,8 @@ def this_week_box(node_id: str, days: int = 7) -> Markup:
     only things it shows; no form, no user's state): rendering its change lines was about a
     quarter of an entity page's CPU on every view (measured in process on the sample)."""
     runs = tuple(r["run_id"] for r in _recent_runs(settings(), time.time() - days * 86400))
-    key = (view().version, node_id, lang(), runs)
-    with _lock:
-        html = _boxes.get(key)
-        if html is not None:
-            _boxes.move_to_end(key)
-            return html
-    html = Markup(render_template("_this_week.html", node_id=node_id, days=days))
-    with _lock:
-        _boxes[key] = html
-        while len(_boxes) > BOXES_KEPT:
-            _boxes.popitem(last=False)
-    return html
+    return _boxes.get_or_make((view().version, node_id, lang(), runs),
+                              lambda: Markup(render_template("_this_week.html", node_id=node_id, days=days)))
 
 
 def init_app(app: Any) -> None:

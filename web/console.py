@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import Blueprint, Response, abort, g, jsonify, render_template, request, url_for
 
 from kg.console import EXAMPLES, ConsoleStopped, history, parse_param, record_history, run_console_query
+from kg.kept import Kept
 from kg.results import result_csv, result_json
 from kg.store import QueryRefused, QueryResult, StoreError
 from web.api import api_auth, json_error
@@ -105,19 +104,15 @@ class _Graphs:
     """Recent result graphs by a random key, so the page's graph drawing can fetch one by URL."""
 
     def __init__(self, keep: int):
-        self.keep, self._items, self._lock = keep, OrderedDict(), threading.Lock()
+        self._items: Kept[str, tuple[str, dict[str, Any]]] = Kept(keep)
 
     def put(self, username: str, graph: dict[str, Any]) -> str:
         key = secrets.token_urlsafe(12)
-        with self._lock:
-            self._items[key] = (username, graph)
-            while len(self._items) > self.keep:
-                self._items.popitem(last=False)
+        self._items.put(key, (username, graph))
         return key
 
     def get(self, username: str, key: str) -> dict[str, Any] | None:
-        with self._lock:
-            item = self._items.get(key)
+        item = self._items.get(key)
         return item[1] if item and item[0] == username else None
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from kg.kept import Kept
 from kg.schema import load_schema
 from kg.store import GraphView, Node
 from kg.workspace import Workspace
@@ -72,8 +72,7 @@ class Profile:
         return {**self.node.props, **self.pending}
 
 
-_nb_cache: OrderedDict[tuple, list[Any]] = OrderedDict()
-_nb_lock = threading.Lock()
+_nb_cache: Kept[tuple, list[Any]] = Kept(0)  # sized by the caller's setting (web_neighbour_cache)
 
 
 def neighbours(view: GraphView, node_id: str, *, types: Sequence[str] | None = None, direction: str = "both",
@@ -83,18 +82,9 @@ def neighbours(view: GraphView, node_id: str, *, types: Sequence[str] | None = N
     yet applied are laid over it by the callers, from the workspace, on every request."""
     if cache_size <= 0:
         return view.neighbours(node_id, types=list(types) if types else None, direction=direction, limit=limit)
-    key = (view.version, node_id, tuple(types or ()), direction, limit)
-    with _nb_lock:
-        hit = _nb_cache.get(key)
-        if hit is not None:
-            _nb_cache.move_to_end(key)
-            return hit
-    out = view.neighbours(node_id, types=list(types) if types else None, direction=direction, limit=limit)
-    with _nb_lock:
-        _nb_cache[key] = out
-        while len(_nb_cache) > cache_size:
-            _nb_cache.popitem(last=False)
-    return out
+    _nb_cache.size = cache_size
+    return _nb_cache.get_or_make((view.version, node_id, tuple(types or ()), direction, limit), lambda: view.neighbours(
+        node_id, types=list(types) if types else None, direction=direction, limit=limit))
 
 
 def effective_node(view: GraphView, ws: Workspace, node_id: str) -> tuple[Node | None, bool]:

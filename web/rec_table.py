@@ -10,19 +10,18 @@ and put in on the way out, so a kept table never carries another session's token
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from flask import render_template
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
+from kg.kept import Kept
+
 CACHE_SIZE = 128  # tables of ~60 kB: ~8 MB at most per worker
 _TOKEN_MARK = f"csrf-{secrets.token_hex(16)}"  # per process: no page text can guess it
 _FIELD = Markup(f'<input type="hidden" name="csrf_token" value="{_TOKEN_MARK}">')
-_cache: OrderedDict[tuple, str] = OrderedDict()
-_lock = threading.Lock()
+_cache: Kept[tuple, str] = Kept(CACHE_SIZE)
 
 
 def recs_table(version: str, project_id: str, filters: dict[str, Any], recs: list[Any], status: dict[str, str],
@@ -30,17 +29,8 @@ def recs_table(version: str, project_id: str, filters: dict[str, Any], recs: lis
     """The table's HTML for these recommendations, from the cache when the same table was shown."""
     key = (version, project_id, filters["k"], tuple(filters["kinds"]), tuple(filters["exclude_kinds"]),
            filters["region"], lang, can_edit, tuple(sorted(status.items())), tuple(r.org_id for r in recs))
-    with _lock:
-        html = _cache.get(key)
-        if html is not None:
-            _cache.move_to_end(key)
-    if html is None:
-        html = render_template("_recs_table.html", recs=recs, status=status, project_id=project_id,
-                               csrf_field=_FIELD)
-        with _lock:
-            _cache[key] = html
-            while len(_cache) > CACHE_SIZE:
-                _cache.popitem(last=False)
+    html = _cache.get_or_make(key, lambda: render_template("_recs_table.html", recs=recs, status=status,
+                                                           project_id=project_id, csrf_field=_FIELD))
     if can_edit:
         html = html.replace(_TOKEN_MARK, generate_csrf())
     return Markup(html)

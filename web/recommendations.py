@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-import threading
 import time
-from collections import OrderedDict
 from typing import Any
 
+from kg.kept import Kept
 from kg.settings import Settings
 from kg.store import GraphView
 from kg.workspace import Workspace
@@ -30,8 +29,7 @@ class RecsUnavailable(RuntimeError):
     """No recommender (not installed yet) or it failed; the message is shown instead of a list."""
 
 
-_cache: OrderedDict[tuple, list[Any]] = OrderedDict()
-_lock = threading.Lock()
+_cache: Kept[tuple, list[Any]] = Kept(CACHE_SIZE)
 
 
 def _recommend_fn():
@@ -48,10 +46,9 @@ def ranked(view: GraphView, settings: Settings, project_id: str, *, k: int = DEF
     `kinds` admits exactly those kinds (a government body only when asked for), `exclude_kinds`
     leaves kinds out (kg/eligibility.yaml says who is eligible by default)."""
     key = (view.version, project_id, k, tuple(sorted(kinds)), region, tuple(sorted(exclude_kinds)))
-    with _lock:
-        if key in _cache:
-            _cache.move_to_end(key)
-            return _cache[key]
+    kept = _cache.get(key)
+    if kept is not None:
+        return kept
     fn = _recommend_fn()
     kwargs: dict[str, Any] = {"k": k, "kinds": list(kinds) or None, "region": region or None, "exclude_involved": True}
     if exclude_kinds:
@@ -63,11 +60,7 @@ def ranked(view: GraphView, settings: Settings, project_id: str, *, k: int = DEF
     except Exception as exc:  # a broken recommender must not take the project page down with it
         log.exception("recommend(%s) failed", project_id)
         raise RecsUnavailable(f"recommendations failed: {exc}") from exc
-    with _lock:
-        _cache[key] = recs
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return recs
+    return _cache.put(key, recs)
 
 
 def for_project(view: GraphView, settings: Settings, ws: Workspace, project_id: str, *, k: int = DEFAULT_K,

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ import ladybug
 from kg.backends.edges import canonical_rows, group_by_end_labels
 from kg.backends.ladybug_versions import DATA_DIR, Versions
 from kg.batches import chunks
+from kg.kept import MISSING, Kept
 from kg.locking import WriterLock
 from kg.schema import Schema, load_schema, schema_fingerprint
 from kg.settings import Settings
@@ -62,8 +64,7 @@ class LadybugView(GraphView):
         # an entity page asks the engine for ~30 nodes, most of them asked by the page before.
         # Callers share the Node objects (as the web app's neighbour cache already does): they
         # must not change them.
-        self._node_cache: OrderedDict[str, Node | None] | None = OrderedDict() if read_only and node_cache > 0 else None
-        self._node_cache_size = node_cache
+        self._node_cache: Kept[str, Node | None] = Kept(node_cache if read_only else 0)
         self._version = version
         self._db_path = db_path
         try:
@@ -102,29 +103,24 @@ class LadybugView(GraphView):
         return rows
 
     def get_many(self, ids: Sequence[str]) -> dict[str, Node]:
-        ids = list(dict.fromkeys(ids))
-        cache = self._node_cache
-        if cache is None:
-            return self._get_many(ids)
+        return self._cached(list(dict.fromkeys(ids)), self._get_many)
+
+    def _cached(self, ids: list[str], fetch: Callable[[list[str]], dict[str, Node]]) -> dict[str, Node]:
+        """The nodes of `ids` from the view's cache, the rest fetched and kept; an id that names
+        nothing is kept too (merged-away ids are asked often)."""
         out: dict[str, Node] = {}
         todo: list[str] = []
-        with self._lock:
-            for i in ids:
-                if i in cache:
-                    node = cache[i]
-                    cache.move_to_end(i)
-                    if node is not None:
-                        out[i] = node
-                else:
-                    todo.append(i)
+        for i in ids:
+            node = self._node_cache.get(i, MISSING)
+            if node is MISSING:
+                todo.append(i)
+            elif node is not None:
+                out[i] = node  # type: ignore[assignment]
         if todo:
-            found = self._get_many(todo)
+            found = fetch(todo)
             out.update(found)
-            with self._lock:
-                for i in todo:  # an id that names nothing is remembered too (merged-away ids are asked often)
-                    cache[i] = found.get(i)
-                while len(cache) > self._node_cache_size:
-                    cache.popitem(last=False)
+            for i in todo:
+                self._node_cache.put(i, found.get(i))
         return out
 
     def _get_many(self, ids: list[str], label: str | None = None) -> dict[str, Node]:
@@ -137,27 +133,6 @@ class LadybugView(GraphView):
             for (value,) in self._run(f"UNWIND $ids AS x MATCH (n:{name} {{id: x}}) RETURN n", {"ids": [i for i in ids if i not in out]}):
                 node = _node(value)
                 out[node.id] = node
-        return out
-
-    def _labelled(self, by_label: dict[str, list[str]]) -> dict[str, Node]:
-        """Nodes whose labels are known: one query per label for those the cache does not hold."""
-        out: dict[str, Node] = {}
-        cache = self._node_cache
-        for label, ids in by_label.items():
-            todo = list(dict.fromkeys(ids))
-            if cache is not None:
-                with self._lock:
-                    held = {i: cache[i] for i in todo if cache.get(i) is not None}
-                out.update(held)
-                todo = [i for i in todo if i not in held]
-            if todo:
-                found = self._get_many(todo, label)
-                out.update(found)
-                if cache is not None:
-                    with self._lock:
-                        cache.update(found)
-                        while len(cache) > self._node_cache_size:
-                            cache.popitem(last=False)
         return out
 
     def neighbours(self, node_id, types=None, direction="both", limit=200) -> list[Neighbour]:
@@ -179,7 +154,9 @@ class LadybugView(GraphView):
                     {"id": node_id, "limit": limit}):
                 rows.append((way, rel_type, e, other))
                 by_label[label].append(other)
-        nodes = self._labelled(by_label)
+        nodes: dict[str, Node] = {}
+        for label, ids in by_label.items():  # one query a label, for the nodes not kept
+            nodes.update(self._cached(list(dict.fromkeys(ids)), partial(self._get_many, label=label)))
         out: list[Neighbour] = []
         for way, rel_type, e, other in rows:
             src, dst = (node_id, other) if way == "out" else (other, node_id)

@@ -11,6 +11,7 @@ from flask import Blueprint, Response, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from kg.cells import spreadsheet_cell
+from kg.kept import Kept
 from kg.schema import load_schema
 from matching.search import (
     LABELS,
@@ -161,22 +162,18 @@ def facet_label(field: str, value: str, engine: Any) -> str:
     return name_of({"name_zh": zh_en[0], "name_en": zh_en[1], "id": value}) if zh_en else value
 
 
-_menus: dict[tuple[str, str, str], str] = {}
+_menus: Kept[tuple[str, str, str], str] = Kept(8)  # a few versions x two languages x two menus
 
 
 def filter_menu(engine: Any, label: str, selected: str) -> Markup:
     """The <option>s of the Sector or Region filter in the reader's language, built once per index
     version and language: the starter graph has ~1,000 sectors and regions, and rendering them
     through the template on every request was most of a search page's CPU (bench/web_load.py)."""
-    key = (engine.version, label, lang())
-    html = _menus.get(key)
-    if html is None:
-        zh = key[2] == "zh"
-        html = "".join(f'<option value="{escape(i)}">{escape((z or e) if zh else (e or z))}</option>'
-                       for i, z, e in engine.facet_options(label))
-        if len(_menus) >= 8:  # a few versions x two languages x two menus
-            _menus.clear()
-        _menus[key] = html
+    language = lang()
+    zh = language == "zh"
+    html = _menus.get_or_make((engine.version, label, language), lambda: "".join(
+        f'<option value="{escape(i)}">{escape((z or e) if zh else (e or z))}</option>'
+        for i, z, e in engine.facet_options(label)))
     if selected:
         mark = f'<option value="{escape(selected)}">'
         html = html.replace(mark, mark[:-1] + " selected>", 1)

@@ -81,8 +81,9 @@ def test_cli_search_prints_json_lines_and_names_a_bad_filter(settings, tmp_path,
 
 
 def test_documents_made_in_worker_processes_make_the_same_index(view, tmp_path, monkeypatch) -> None:
-    """From PARALLEL_MIN entities on, worker processes make the documents: the index must hold
-    the same documents, with the same hashes, and answer the same. (The engine's two indexing
+    """From PARALLEL_MIN entities on, worker processes each index a share of the entities and
+    their segments are joined into one index: it must hold the same documents, with the same
+    hashes, and answer the same. (The engine's two indexing
     threads decide which segment a document lands in, serial build or not, and with it the order
     among equal scores and BM25's last digits: so whole answers are compared by id, tier and
     score to 1%.)"""
@@ -93,8 +94,7 @@ def test_documents_made_in_worker_processes_make_the_same_index(view, tmp_path, 
 
     serial = build_from_view(view, tmp_path / "serial")
     monkeypatch.setattr(build, "PARALLEL_MIN", 10)
-    monkeypatch.setattr(build, "CHUNK", 7)  # many chunks, one of them short
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)  # shares of unequal size
     parallel = build_from_view(view, tmp_path / "parallel")
     assert (serial / HASHES).read_text() == (parallel / HASHES).read_text()
     a, b = SearchEngine.open(serial, view.version), SearchEngine.open(parallel, view.version)
@@ -113,3 +113,24 @@ def test_documents_made_in_worker_processes_make_the_same_index(view, tmp_path, 
     assert matched >= 7
     every = [{h.id: h for h in e.query("", labels=["Organization"], limit=1000).hits} for e in (a, b)]
     assert every[0] == every[1], "the same documents"
+    assert not list(parallel.glob(".part-*")), "the parts' folders are gone"
+
+    # the joined index is an index like any other: a writer deletes and adds, and its merges
+    # delete the joined segments' files they replaced (they are on the engine's managed list)
+    import tantivy
+
+    from matching.search.fields import register_analyzers
+
+    index = tantivy.Index.open(str(parallel))
+    register_analyzers(index)
+    writer = index.writer(50_000_000, 1)
+    gone = next(iter(every[1]))
+    writer.delete_documents_by_term("id", gone)
+    writer.commit()
+    writer.garbage_collect_files()
+    writer.wait_merging_threads()
+    after = SearchEngine.open(parallel, view.version + "-after")
+    assert len(after) == len(b) - 1
+    assert gone not in {h.id for h in after.query("", labels=["Organization"], limit=1000).hits}
+    segments = json.loads((parallel / "meta.json").read_text())["segments"]
+    assert all(list(parallel.glob(s["segment_id"].replace("-", "") + ".*")) for s in segments)

@@ -14,7 +14,6 @@ existed and for views that live only in memory (tests, benches).
 
 from __future__ import annotations
 
-import base64
 import gc
 import itertools
 import json
@@ -34,7 +33,6 @@ import tantivy
 
 from kg.store import GraphView, Node
 from matching.search.fields import (
-    INPUT_PROPS,
     SCHEMA_VERSION,
     entity_doc,
     input_hash,
@@ -57,7 +55,6 @@ WRITER_THREADS = 2
 REBUILD_FRACTION = 0.3  # above this share of documents changed, a whole new index is faster
 MAX_LINEAGE = 12  # a place or chain link has fewer ancestors; the bound stops a cycle
 PARALLEL_MIN = 50_000  # entities from which worker processes make the documents (start-up ~1 s)
-CHUNK = 2_000  # entities a worker is sent at a time
 
 
 class Facets:
@@ -104,55 +101,88 @@ def write_index(folder: Path, entities: Iterable[tuple[str, str, dict[str, Any]]
     """A whole new index of `entities` (id, label, props) in `folder`; returns their hashes
     (computed here unless given).
 
-    Making a document is Python (keys, pinyin, character pairs: ~125 us an entity, 2 minutes a
-    million), so from PARALLEL_MIN entities on, worker processes make them (as tantivy's JSON, the
-    stored part base64) while this process feeds them to the engine's writer in the same order,
-    so the index holds the same documents in the same order either way."""
-    index = _new_index(folder)
+    Making a document is Python (keys, pinyin, character pairs: ~100 us an entity, 2 minutes a
+    million on one core), so from PARALLEL_MIN entities on the work is split: each of `workers`
+    forked processes takes a contiguous share of the entities, makes their documents and indexes
+    them with a writer of its own into its own folder; their segments are then put together into
+    one index (a tantivy index is its segment files and the list of them in meta.json). One
+    process feeding one writer was the bound before: it parsed every document the workers sent
+    back (1.7 KB each) while the engine's threads indexed them, 144 s a million on 2 cores."""
     given = hashes is not None
     hashes = hashes if hashes is not None else {}
-    writer = index.writer(WRITER_HEAP, WRITER_THREADS)
     rows = ((node_id, label, props, *facets.of(node_id)) for node_id, label, props in entities)
     workers = (os.cpu_count() or 1) if workers is None else workers
     first = list(itertools.islice(rows, PARALLEL_MIN))
     if workers > 1 and len(first) >= PARALLEL_MIN:
-        chunks = _chunks(itertools.chain(first, rows), CHUNK)
-        # fork: the workers run only entity_doc on what they are sent (no engine, no logging), and
-        # need no re-import of the caller's main module as forkserver and spawn do
-        import pypinyin  # noqa: F401 - imported here, not in a child under another thread's import lock
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for chunk_hashes, docs in pool.imap(partial(_json_docs, with_hash=not given), chunks):
-                hashes.update(chunk_hashes)
-                for doc in docs:
-                    writer.add_json(doc)
-    else:
-        for node_id, label, props, regions, sectors in itertools.chain(first, rows):
-            if not given:
-                hashes[node_id] = input_hash(node_id, label, props, regions, sectors)
-            writer.add_document(tantivy.Document(**entity_doc(node_id, label, props, regions, sectors)))
+        return _write_parts(folder, [*first, *rows], hashes, given, workers)
+    index = _new_index(folder)
+    writer = index.writer(WRITER_HEAP, WRITER_THREADS)
+    for node_id, label, props, regions, sectors in first:
+        if not given:
+            hashes[node_id] = input_hash(node_id, label, props, regions, sectors)
+        writer.add_document(tantivy.Document(**entity_doc(node_id, label, props, regions, sectors)))
     writer.commit()
     writer.wait_merging_threads()
     return hashes
 
 
-def _chunks(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
-    """Rows in lists of `size`, each entity's props cut to what its document is made of (less to
-    send to a worker)."""
-    while chunk := list(itertools.islice(rows, size)):
-        yield [(i, label, {k: p[k] for k in INPUT_PROPS if p.get(k) is not None}, r, s) for i, label, p, r, s in chunk]
+# The rows a forked worker reads its share of: set before the fork, so no row is pickled to a
+# worker (only each worker's hashes come back).
+_ROWS: list[tuple] = []
 
 
-def _json_docs(chunk: list[tuple], with_hash: bool) -> tuple[dict[str, str], list[str]]:
-    """In a worker: the chunk's documents as tantivy JSON, and their hashes."""
+def _write_parts(folder: Path, rows: list[tuple], hashes: dict[str, str], given: bool, workers: int) -> dict[str, str]:
+    global _ROWS
+    folder.mkdir(parents=True, exist_ok=True)
+    bounds = [len(rows) * k // workers for k in range(workers + 1)]
+    shares = [(folder / f".part-{k}", bounds[k], bounds[k + 1]) for k in range(workers)]
+    import pypinyin  # noqa: F401 - imported here, not in a child under another thread's import lock
+    _ROWS = rows
+    try:
+        # fork: a worker reads its share of _ROWS from the parent's memory, with no re-import
+        # of the caller's main module as forkserver and spawn would do
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for part_hashes in pool.starmap(partial(_write_part, with_hash=not given), shares):
+                hashes.update(part_hashes)
+    finally:
+        _ROWS = []
+    _join_parts(folder, [part for part, _, _ in shares])
+    return hashes
+
+
+def _write_part(part: Path, start: int, stop: int, with_hash: bool) -> dict[str, str]:
+    """In a worker: an index of rows[start:stop] in `part`, with one writer thread (every
+    process is busy), and the rows' hashes."""
+    index = _new_index(part)
+    writer = index.writer(max(WRITER_HEAP // 2, 50_000_000), 1)
     hashes: dict[str, str] = {}
-    docs: list[str] = []
-    for node_id, label, props, regions, sectors in chunk:
-        fields = entity_doc(node_id, label, props, regions, sectors)
-        fields["doc"] = [base64.b64encode(fields["doc"][0]).decode("ascii")]
-        docs.append(json.dumps(fields, ensure_ascii=False, separators=(",", ":")))
+    for node_id, label, props, regions, sectors in itertools.islice(_ROWS, start, stop):
+        writer.add_document(tantivy.Document(**entity_doc(node_id, label, props, regions, sectors)))
         if with_hash:
             hashes[node_id] = input_hash(node_id, label, props, regions, sectors)
-    return hashes, docs
+    writer.commit()
+    writer.wait_merging_threads()
+    return hashes
+
+
+def _join_parts(folder: Path, parts: list[Path]) -> None:
+    """The parts' segments as one index in `folder`: their files moved in (segment files are
+    named by a random id, so none collide) and one meta.json listing every segment, written
+    last; the engine's own list of the files it manages is joined too, so a later merge
+    deletes the segments it replaced."""
+    metas = [json.loads((p / "meta.json").read_text(encoding="utf-8")) for p in parts]
+    managed: list[str] = []
+    for part in parts:
+        for f in part.iterdir():
+            if f.name == ".managed.json":
+                managed += json.loads(f.read_text(encoding="utf-8"))
+            elif f.name != "meta.json" and not f.name.startswith(".tantivy-"):
+                os.replace(f, folder / f.name)
+        shutil.rmtree(part)
+    meta = {**metas[0], "segments": [s for m in metas for s in m["segments"]],
+            "opstamp": max(m["opstamp"] for m in metas)}
+    (folder / ".managed.json").write_text(json.dumps(sorted(set(managed))), encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
 
 
 def _save_meta(folder: Path, hashes: dict[str, str], mode: str, changed: int) -> None:

@@ -249,8 +249,8 @@ TARGET_LEVELS = (("office", None, 16, 2000), ("office", None, 64, 2000), ("searc
 
 
 def verdict(results: list[dict]) -> dict[str, bool]:
-    """Targets: >= 200 search requests/s with p99 <= 200 ms, project pages p95 <= 500 ms, zero
-    failed requests, at 16 and at 64 clients."""
+    """Targets: >= 200 search requests/s with p99 <= 200 ms (the serving issue) and p95 < 100 ms
+    (the search issue), project pages p95 <= 500 ms, zero failed requests, at 16 and at 64 clients."""
     out: dict[str, bool] = {}
     for res in results:
         tag = f"{res['mix']}_{res['clients']}"
@@ -258,6 +258,7 @@ def verdict(results: list[dict]) -> dict[str, bool]:
             r = res["routes"]["search"]
             out[f"{tag}_search_rps_ge_200"] = r["rps"] >= 0.98 * 200  # Poisson arrivals: +-2% of the rate
             out[f"{tag}_search_p99_le_200ms"] = r["p99_ms"] <= 200
+            out[f"{tag}_search_p95_lt_100ms"] = r["p95_ms"] < 100
         if "project" in res["routes"]:
             out[f"{tag}_project_p95_le_500ms"] = res["routes"]["project"]["p95_ms"] <= 500
         out[f"{tag}_no_failures"] = res["failed"] == 0

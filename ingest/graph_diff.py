@@ -2,8 +2,8 @@
 
 In order (jobs/refresh.py lists them): `snapshot` reads the graph's nodes once, resolution merges
 records (ingest.resolve), `link_places` turns city / province cells into LOCATED_IN edges,
-`write_nodes` and `write_edges` write what was added or changed (unchanged facts only get
-last_seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted but the edges
+`write_nodes` and `write_edges` write what was added or changed (unchanged facts are not written:
+the version records which feeds the run read, kg.seen), and `mark_unseen` marks facts whose every feed ran without them. Nothing is deleted but the edges
 staff retracted as wrong.
 """
 
@@ -22,6 +22,7 @@ from kg.gcpause import gc_paused
 from kg.places import Gazetteer
 from kg.run import BOOKKEEPING, content_hash, node_content_hash
 from kg.schema import Schema, SchemaError
+from kg.seen import record_feeds_seen
 from kg.store import Node
 
 __all__ = ["link_places", "mark_unseen", "snapshot", "write_edges", "write_nodes"]
@@ -172,7 +173,7 @@ def write_nodes(ctx: Context) -> None:
         else:
             row = {"id": node_id, "last_seen": ctx.run_id, "feeds": feeds}
             if feeds == sorted(old_props.get("feeds") or []) and set(feeds) <= ctx.batch.feeds:
-                old_props["last_seen"] = ctx.run_id  # written in bulk by mark_unseen's touch_seen_nodes
+                old_props["last_seen"] = ctx.run_id  # in the snapshot only: seen (kg.seen reads it from feeds_seen)
                 continue
         (new_by_label if old is None else rows_by_label)[label].append(row)
         ctx.existing[node_id] = Node(node_id, label, {**old_props, **{k: v for k, v in row.items() if k != "id"}})
@@ -222,7 +223,7 @@ def write_edges(ctx: Context) -> None:
     for key, e in progress(sorted(merged.items()), "edges", unit="edge"):
         old = existing.get(key, {})
         if old and _seen_unchanged(e, old, ran):
-            old["last_seen"] = ctx.run_id  # written in bulk by mark_unseen's touch_seen
+            old["last_seen"] = ctx.run_id  # in the snapshot only: seen (kg.seen reads it from feeds_seen)
             continue
         props = {k: old.get(k) for k in ctx.schema.edge_props if old.get(k) is not None}
         props.update(e["props"])
@@ -281,12 +282,12 @@ def _delete_retracted(ctx: Context, retracted: set[str]) -> None:
 
 
 def _seen_unchanged(e: dict[str, Any], old: dict[str, Any], ran: set[str]) -> bool:
-    """What a source says of an edge is already in the graph: no write, last_seen comes from
-    touch_seen. Checked without building the merged row or its content hash: for a refresh that
+    """What a source says of an edge is already in the graph: no write, its last_seen is read
+    from the feeds the run read (kg.seen). Checked without building the merged row or its content hash: for a refresh that
     changed 1% of a million edges, building them was most of the edge step. Equivalent to the
     full diff finding the same content hash and feeds, as long as the stored hash is the hash of
     the stored properties (the refresh writes them together). An edge whose feeds did not all run
-    is written, since touch_seen leaves it alone."""
+    is written (with this run's last_seen), since the feeds record speaks only for all of them."""
     if old.get("status") == "unseen" or not e["feeds"] <= set(old.get("feeds") or ()) or not e["sources"] <= set(old.get("sources") or ()):
         return False
     if not set(old.get("feeds") or ()) <= ran or any(old.get(k) != v for k, v in e["props"].items()):
@@ -299,7 +300,8 @@ def _seen_unchanged(e: dict[str, Any], old: dict[str, Any], ran: set[str]) -> bo
 
 @gc_paused()
 def mark_unseen(ctx: Context) -> None:
-    """Facts whose every feed ran without them are marked unseen, never deleted."""
+    """Facts whose every feed ran without them are marked unseen, never deleted; the feeds this
+    run read completely are recorded with the version (kg.seen), not on every fact they gave."""
     ran = ctx.batch.feeds
     node_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for node in ctx.existing.values():
@@ -313,8 +315,6 @@ def mark_unseen(ctx: Context) -> None:
             p["status"] = "unseen"  # the derive steps read the snapshot: no vector for an unseen node
     for label, rows in node_rows.items():
         ctx.writer.upsert_nodes(label, rows)
-    for label in ctx.schema.labels:  # every unchanged node that was seen: last_seen = this run
-        ctx.writer.touch_seen_nodes(label, sorted(ran), ctx.run_id)
     edge_rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for key, p in ctx.existing_edges.items():
         if p.get("last_seen") == ctx.run_id or p.get("status") == "unseen":
@@ -328,5 +328,6 @@ def mark_unseen(ctx: Context) -> None:
             p["status"] = "unseen"
     for rel_type, rows in edge_rows.items():
         ctx.writer.upsert_edges(rel_type, rows)
-    for rel_type in ctx.schema.relationships:  # every unchanged edge that was seen: last_seen = this run
-        ctx.writer.touch_seen(rel_type, sorted(ran), ctx.run_id)
+    # every unchanged fact that was seen: not written; the version records that this run read
+    # these feeds completely (kg.seen), which is what its last_seen is read from
+    record_feeds_seen(ctx.writer.data_dir, ran, ctx.run_id)

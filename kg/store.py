@@ -157,27 +157,6 @@ class GraphWriter(GraphView):
         return self.upsert_edges(rel_type, rows)
 
     @abstractmethod
-    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
-        """Set last_seen = run_id on every active edge of the type whose feeds all ran.
-
-        One set-based statement instead of a write per unchanged edge: what keeps a refresh
-        with few changes cheap (the refresh has already marked the edges it did not see).
-        """
-
-    def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
-        """Set last_seen = run_id on every active node of the label whose feeds all ran: what
-        touch_seen does for edges. The refresh writes no row for a node it saw unchanged.
-
-        The default reads the nodes and upserts the matching ones; a backend does it in one
-        set-based statement."""
-        ran = set(feeds)
-        rows = [{"id": n.id, "last_seen": run_id} for batch in self.iter_nodes(label) for n in batch
-                if n.props.get("status") == "active" and n.props.get("last_seen") != run_id
-                and set(n.props.get("feeds") or []) <= ran]
-        if rows:
-            self.upsert_nodes(label, rows)
-
-    @abstractmethod
     def delete_nodes(self, ids: Sequence[str]) -> int: ...
 
     @abstractmethod

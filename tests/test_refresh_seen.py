@@ -1,5 +1,6 @@
-"""last_seen after a refresh: every node and edge a source gave this run carries the run's id, whether
-it changed or not and whether all of its feeds ran or only some (unchanged ones are set in bulk)."""
+"""last_seen after a refresh: every node and edge a source gave this run is seen by the run, whether
+it changed or not and whether all of its feeds ran or only some; unchanged facts whose feeds all
+ran are not written (the version records the feeds the run read: kg.seen)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from jobs.tasks import load_bundle
 from kg.backends import open_view
+from kg.seen import feeds_seen, last_seen
 
 
 def bundle(folder: Path, orgs: str, relations: str) -> Path:
@@ -24,9 +26,18 @@ def settings(lexical_home):
 
 
 def seen(settings) -> dict[str, tuple[str, str]]:
+    """Each fact's last sighting (kg.seen: its stored last_seen, or the run that last read all its feeds)."""
     with open_view(settings) as v:
-        out = {n.id: (n.props["last_seen"], n.props["status"]) for b in v.iter_nodes("Organization") for n in b}
-        out.update({e.props["id"]: (e.props["last_seen"], e.props["status"]) for b in v.iter_edges("SUPPLIES") for e in b})
+        runs = feeds_seen(v.data_dir)
+        out = {n.id: (last_seen(n.props, runs), n.props["status"]) for b in v.iter_nodes("Organization") for n in b}
+        out.update({e.props["id"]: (last_seen(e.props, runs), e.props["status"]) for b in v.iter_edges("SUPPLIES") for e in b})
+    return out
+
+
+def stored(settings) -> dict[str, str]:
+    with open_view(settings) as v:
+        out = {n.id: n.props["last_seen"] for b in v.iter_nodes("Organization") for n in b}
+        out.update({e.props["id"]: e.props["last_seen"] for b in v.iter_edges("SUPPLIES") for e in b})
     return out
 
 
@@ -36,11 +47,14 @@ def test_last_seen_of_unchanged_facts_from_all_or_some_feeds(settings, tmp_path)
     b = bundle(tmp_path / "b", "c1,丙材料有限公司,Gamma Materials,company,江阴,b\n", "a1,b1,SUPPLIES,b\nc1,a1,SUPPLIES,b\n")
     load_bundle(settings, a, name="a")
     load_bundle(settings, b, name="b")  # a1->b1 now comes from feeds a and b
+    before = stored(settings)
     again = load_bundle(settings, b, name="b")  # only feed b runs; nothing changed
     assert again.totals()["changed"] == again.totals()["added"] == again.totals()["unseen"] == 0
     now = seen(settings)
     assert now["a1|SUPPLIES|b1"] == now["c1|SUPPLIES|a1"] == now["c1"] == (again.run_id, "active")
     assert now["a1"][0] != again.run_id  # feed a did not run: a1 was not seen by this run
+    written = {k for k, v in stored(settings).items() if v != before[k]}
+    assert written == {"a1|SUPPLIES|b1"}, "only the fact seen through some of its feeds is written"
     bundle(tmp_path / "a", orgs, "")  # feed a runs without its edge: still given by b, so not unseen
     last = load_bundle(settings, a, name="a")
     now = seen(settings)

@@ -105,51 +105,26 @@ def test_update_nodes_sets_existing_and_skips_missing(settings):
         assert o1["tie_count"] == 2 and o1["key_ties_json"] == "[1, 2]" and o1["name_zh"] == "江苏长电科技股份有限公司"
 
 
-def test_touch_seen_sets_last_seen_of_active_nodes_and_edges_whose_feeds_all_ran(settings):
-    with open_writer(settings) as w:
-        w.upsert_nodes("Organization", [
-            {"id": "o1", "status": "active", "feeds": ["a"], "last_seen": "r1"},
-            {"id": "o2", "status": "active", "feeds": ["a", "b"], "last_seen": "r1"},  # feed b did not run
-            {"id": "o3", "name_zh": "华天科技", "status": "unseen", "feeds": ["a"], "last_seen": "r1"},
-        ])
-        w.upsert_edges("ACTIVE_IN", [{"source_id": "o1", "target_id": "s1", "status": "active", "feeds": ["a"], "last_seen": "r1"}])
-        w.upsert_edges("PARTNERS_WITH", [{"source_id": "o2", "target_id": "o1", "status": "active", "feeds": ["b"], "last_seen": "r1"}])
-    with open_writer(settings) as w:
-        w.touch_seen_nodes("Organization", ["a", "c"], "r2")
-        for rel_type in ("ACTIVE_IN", "PARTNERS_WITH"):
-            w.touch_seen(rel_type, ["a", "c"], "r2")
-    with open_view(settings) as v:
-        assert [v.get(i).props["last_seen"] for i in ("o1", "o2", "o3")] == ["r2", "r1", "r1"]
-        assert v.get("o1").props["name_zh"] == "江苏长电科技股份有限公司"  # nothing else set
-        seen = {(n.edge.type, n.edge.props.get("last_seen")) for n in v.neighbours("o1")}
-        assert seen == {("ACTIVE_IN", "r2"), ("PARTNERS_WITH", "r1")}
+def test_feeds_seen_travel_with_the_graph_version(settings):
+    """A run records which feeds it read completely in the version it writes (kg.seen); the next
+    writer starts from it, a reader of the published version sees it, an aborted run leaves it."""
+    from kg.seen import feeds_seen, last_seen, record_feeds_seen
 
-
-@pytest.mark.parametrize("rewrite_from", [1, 10**9], ids=["rewrite", "set"])
-def test_touch_seen_keeps_every_other_value_and_both_kinds_of_ends(settings, rewrite_from):
-    """On ladybug a large relationship table is rewritten (read, DROP, CREATE, COPY) instead of
-    SET: every other property, every (from, to) pair and every untouched edge must survive."""
-    settings = settings.replace(touch_rewrite_min_edges=rewrite_from)
     with open_writer(settings) as w:
-        w.upsert_nodes("Region", [{"id": "r1", "name_en": "Wuxi"}])
-        w.upsert_nodes("Project", [{"id": "p1", "name_en": "Packaging line"}])
-        w.upsert_edges("LOCATED_IN", [
-            {"source_id": "o1", "target_id": "r1", "status": "active", "feeds": ["a"], "last_seen": "r1",
-             "evidence": "registry", "since": "2015", "sources": ["x", "y"], "confidence": 0.9, "extracted": False},
-            {"source_id": "p1", "target_id": "r1", "status": "active", "feeds": ["a"], "last_seen": "r1"},
-            {"source_id": "o2", "target_id": "r1", "status": "unseen", "feeds": ["a"], "last_seen": "r0"},
-        ])
-    with open_view(settings) as v:
-        before = {n.node.id: n.edge.props for n in v.neighbours("r1", types=["LOCATED_IN"])}
+        w.upsert_nodes("Organization", [{"id": "o9", "status": "active", "feeds": ["a", "b"], "last_seen": "r1"}])
+        record_feeds_seen(w.data_dir, ["a", "b"], "r1")
     with open_writer(settings) as w:
-        w.touch_seen("LOCATED_IN", ["a"], "r2")
+        assert feeds_seen(w.data_dir) == {"a": "r1", "b": "r1"}
+        record_feeds_seen(w.data_dir, ["a"], "r2")
+    with pytest.raises(RuntimeError), open_writer(settings) as w:
+        record_feeds_seen(w.data_dir, ["a", "b"], "r3")
+        raise RuntimeError("the run fails: nothing of it is published")
     with open_view(settings) as v:
-        after = {n.node.id: n.edge.props for n in v.neighbours("r1", types=["LOCATED_IN"])}
-        assert v.counts()["LOCATED_IN"] == 3
-        assert [n.node.id for n in v.neighbours("p1", types=["LOCATED_IN"])] == ["r1"]
-    assert {i: p["last_seen"] for i, p in after.items()} == {"o1": "r2", "p1": "r2", "o2": "r0"}
-    for i in before:
-        assert {k: v for k, v in after[i].items() if k != "last_seen"} == {k: v for k, v in before[i].items() if k != "last_seen"}
+        seen = feeds_seen(v.data_dir)
+        props = v.get("o9").props
+    assert seen == {"a": "r2", "b": "r1"}
+    assert last_seen(props, seen) == "r1"  # feed b was not read again
+    assert last_seen(props, {"a": "r2", "b": "r3"}) == "r2"
 
 
 def test_neighbours_both_directions(settings):

@@ -16,6 +16,7 @@ from typing import Any
 
 from kg.kept import Kept
 from kg.schema import load_schema
+from kg.seen import feeds_seen, last_seen
 from kg.store import GraphView, Node
 from kg.workspace import Workspace
 from web import workspace_ops as ops
@@ -120,6 +121,8 @@ def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200,
     order = {t: i for i, t in enumerate(GROUP_ORDER)}
     ordered = [Group(t, d, links) for (t, d), links in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
     provenance = {k: node.props.get(k) for k in PROVENANCE_SHOWN if node.props.get(k)}
+    if provenance.get("last_seen"):  # the run that last wrote it, or a later one that read its feeds
+        provenance["last_seen"] = last_seen(node.props, feeds_seen(view.data_dir))
     return Profile(node, pending_new, facts, provenance, ordered, documents, pending, truncated)
 
 

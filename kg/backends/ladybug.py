@@ -429,48 +429,6 @@ class LadybugWriter(LadybugView, GraphWriter):
         finally:
             conn.close()
 
-    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
-        self.schema.rel(rel_type)
-        params = {"ran": sorted(feeds), "run": run_id}
-        due = f"MATCH ()-[e:{rel_type}]->() WHERE {_seen_now('e')} AND e.last_seen <> $run "
-        if self._run(due + "RETURN count(e)", params)[0][0] >= self._settings.touch_rewrite_min_edges:
-            self._rewrite_touched(rel_type, params)  # a scan counts them fast; the SET of many is slow
-            return
-        self._run(due + "SET e.last_seen = $run", params)
-
-    def _rewrite_touched(self, rel_type: str, params: dict[str, Any]) -> None:
-        """touch_seen for a large relationship table: read it whole with last_seen already
-        decided, DROP it, CREATE it again as it was and COPY the rows back. The engine's SET is
-        slow on edges into nodes of high in-degree (220,000 LOCATED_IN edges into 300 regions:
-        37-48 s, against 2.5 s spread evenly; this path 1.3 s). It runs inside the writer's
-        private copy like every write: a failure or a kill publishes nothing."""
-        import pyarrow.compute as pc
-
-        columns = self._table_columns(rel_type)
-        pairs = [(r[0], r[1]) for r in self._run(f"CALL show_connection('{rel_type}') RETURN *")]
-        decided = f"CASE WHEN {_seen_now('e')} THEN $run ELSE e.last_seen END"
-        ret = ", ".join(decided if name == "last_seen" else f"e.{name}" for name, _ in columns)
-        result = self._conn().execute(f"MATCH (a)-[e:{rel_type}]->(b) RETURN label(a), label(b), a.id, b.id, {ret}", params)
-        table = result.get_as_arrow()
-        result.close()
-        types = _arrow_types()
-        table = table.rename_columns(["_from_label", "_to_label", "from", "to", *(name for name, _ in columns)])
-        for name, lb_type in columns:  # an all-NULL column comes back untyped
-            i = table.schema.get_field_index(name)
-            table = table.set_column(i, name, table.column(i).cast(types[lb_type]))
-        self._run(f"DROP TABLE {rel_type}")
-        ends = ", ".join(f"FROM {a} TO {b}" for a, b in pairs)
-        self._run(f"CREATE REL TABLE {rel_type}({ends}, " + ", ".join(f"{n} {t}" for n, t in columns) + ")")
-        for a, b in pairs:
-            part = table.filter(pc.and_(pc.equal(table["_from_label"], a), pc.equal(table["_to_label"], b)))
-            if part.num_rows:
-                self._copy(f"COPY {rel_type} FROM $rows (from='{a}', to='{b}')", part.drop_columns(["_from_label", "_to_label"]))
-
-    def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
-        self.schema.label(label)
-        self._run(f"MATCH (n:{label}) WHERE {_seen_now('n')} AND n.last_seen <> $run SET n.last_seen = $run",
-                  {"ran": sorted(feeds), "run": run_id})
-
     def delete_nodes(self, ids: Sequence[str]) -> int:
         n = 0
         for label, group in _group_by_label(self.labels_of(ids)).items():
@@ -515,12 +473,6 @@ class LadybugWriter(LadybugView, GraphWriter):
             self._versions.discard(self._work)
         finally:
             self._lock_file.release()
-
-
-def _seen_now(var: str) -> str:
-    """The refresh's rule for a fact it saw unchanged: active, and every feed it came from ran
-    (parameter $ran). touch_seen and touch_seen_nodes set last_seen = $run where it holds."""
-    return f"{var}.status = 'active' AND list_has_all($ran, {var}.feeds)"
 
 
 def _arrow_types() -> dict[str, Any]:

@@ -52,16 +52,13 @@ class BulkPath:
         self.marker = MARKER_PREFIX + run
         self.marked = False  # the marker is committed: undo() has something to remove
         self.held_ids: set[str] = set()  # written by the main transaction: locked until its commit
-        self.held_labels: set[str] = set()
 
     # what the main transaction holds ------------------------------------------------------
-    def hold(self, ids: Iterable[str] = (), label: str | None = None) -> None:
+    def hold(self, ids: Iterable[str] = ()) -> None:
         self.held_ids.update(ids)
-        if label is not None:
-            self.held_labels.add(label)
 
-    def free(self, node_id: str, label: str | None) -> bool:
-        return node_id not in self.held_ids and label not in self.held_labels
+    def free(self, node_id: str) -> bool:
+        return node_id not in self.held_ids
 
     # writing ---------------------------------------------------------------------------------
     def tag(self, props: dict[str, Any]) -> dict[str, Any]:

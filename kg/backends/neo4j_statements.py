@@ -130,20 +130,6 @@ def delete_nodes(label: str) -> str:
     return f"UNWIND $ids AS x MATCH (n:{q(label)} {{id: x}}) DETACH DELETE n RETURN count(*) AS n"
 
 
-def touch_seen(rel_type: str) -> str:
-    return (
-        f"MATCH ()-[e:{q(rel_type)}]->() WHERE e.status = 'active' AND e.last_seen <> $run "
-        "AND all(f IN e.feeds WHERE f IN $ran) SET e.last_seen = $run"
-    )
-
-
-def touch_seen_nodes(label: str) -> str:
-    return (
-        f"MATCH (n:{q(label)}) WHERE n.status = 'active' AND n.last_seen <> $run "
-        "AND all(f IN n.feeds WHERE f IN $ran) SET n.last_seen = $run"
-    )
-
-
 def delete_edges(rel_type: str, src_label: str, dst_label: str) -> str:
     return (
         f"UNWIND $rows AS r MATCH (a:{q(src_label)} {{id: r.source_id}})-[e:{q(rel_type)}]->"

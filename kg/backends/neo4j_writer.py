@@ -207,7 +207,7 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             return self.upsert_nodes(label, rows)
         statement = st.create_nodes(label)
         for chunk in chunks(list(rows), self._settings.write_batch_size):
-            if all(self._bulk.free(r["id"], None) for r in chunk):
+            if all(self._bulk.free(r["id"]) for r in chunk):
                 payload = [{"id": r["id"], "props": self._bulk.tag({k: v for k, v in r.items() if k != "id"})}
                            for r in chunk]
                 if self._bulk.write(statement, payload):
@@ -253,8 +253,8 @@ class Neo4jWriter(Neo4jView, GraphWriter):
         which on a node of high degree is the cost of the write); returns the rows it handed
         back for the writer's transaction: an end this transaction wrote (it holds the lock),
         or a batch with an end the bulk path cannot see (created by this transaction)."""
-        free = [r for r in group if self._bulk.free(r["source_id"], a) and self._bulk.free(r["target_id"], b)]
-        back = [r for r in group if not (self._bulk.free(r["source_id"], a) and self._bulk.free(r["target_id"], b))]
+        free = [r for r in group if self._bulk.free(r["source_id"]) and self._bulk.free(r["target_id"])]
+        back = [r for r in group if not (self._bulk.free(r["source_id"]) and self._bulk.free(r["target_id"]))]
         create, retry = st.create_edges(rel_type, a, b), st.upsert_edges(rel_type, a, b)
         for chunk in chunks(free, self._settings.write_batch_size):
             tagged = [{**r, "props": self._bulk.tag(r["props"])} for r in chunk]
@@ -272,15 +272,6 @@ class Neo4jWriter(Neo4jView, GraphWriter):
             for chunk in chunks(group, self._settings.write_batch_size):
                 n += self._run(st.delete_nodes(label), {"ids": chunk}, journal=True)[0][0]
         return n
-
-    def touch_seen(self, rel_type: str, feeds: Sequence[str], run_id: str) -> None:
-        self.schema.rel(rel_type)
-        self._run(st.touch_seen(rel_type), {"ran": sorted(feeds), "run": run_id}, journal=True)
-
-    def touch_seen_nodes(self, label: str, feeds: Sequence[str], run_id: str) -> None:
-        self.schema.label(label)
-        self._bulk.hold(label=label)
-        self._run(st.touch_seen_nodes(label), {"ran": sorted(feeds), "run": run_id}, journal=True)
 
     def delete_edges(self, rel_type: str, pairs: Sequence[tuple[str, str]]) -> int:
         rel = self.schema.rel(rel_type)

@@ -25,6 +25,8 @@ from kg.schema import Schema, SchemaError
 from kg.seen import record_feeds_seen
 from kg.store import Node
 
+NAME_FIELDS = ("name_zh", "name_en")  # what a key tie of another organisation repeats (matching.tie_summary)
+
 __all__ = ["link_places", "mark_unseen", "snapshot", "write_edges", "write_nodes"]
 
 
@@ -165,11 +167,14 @@ def write_nodes(ctx: Context) -> None:
         if old is None:
             ctx.log.add(label, node_id)
             ctx.touched.add(node_id)
+            ctx.renamed.add(node_id)
         elif old_props.get("content_hash") != new_hash or old_props.get("status") == "unseen":
             before = {k: old_props.get(k) for k in row if k not in BOOKKEEPING and k not in ("last_seen", "extra")}
             after = {k: row.get(k) for k in before}
             ctx.log.change(label, node_id, before, after)
             ctx.touched.add(node_id)
+            if any(old_props.get(k) != row.get(k) for k in NAME_FIELDS) or old_props.get("status") == "unseen":
+                ctx.renamed.add(node_id)
         else:
             row = {"id": node_id, "last_seen": ctx.run_id, "feeds": feeds}
             if feeds == sorted(old_props.get("feeds") or []) and set(feeds) <= ctx.batch.feeds:
@@ -276,6 +281,7 @@ def _delete_retracted(ctx: Context, retracted: set[str]) -> None:
         s, rel_type, t = key.split("|")
         pairs[rel_type].append((s, t))
         ctx.touched.update((s, t))
+        ctx.renamed.update((s, t))
         ctx.log.change(rel_type, key, {"status": old.get("status") or "active"}, {"status": "retracted"})
     for rel_type, rows in pairs.items():
         ctx.writer.delete_edges(rel_type, rows)

@@ -57,6 +57,7 @@ class RunContext:
     run_id: str
     existing: dict[str, Node] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)  # node ids added or changed this run
+    renamed: set[str] = field(default_factory=set)  # of those, added or with a new name: what others' key ties repeat
     existing_edges: dict[str, dict[str, Any]] = field(default_factory=dict)
     edges_read: bool = False  # existing_edges holds the graph's edges (see read_edges)
 

@@ -267,8 +267,10 @@ def edges_from_view(view, rel_types: Iterable[str]) -> Callable[[], Iterator[Tie
 def summarise_ties(ctx) -> None:
     """Refresh derive step: write tie_count, latest_tie_year and key_ties_json where they changed."""
     tr_home = _home_regions(ctx.existing, ctx.settings.home_region)
+    # a node whose description changed is in no one's key ties: only added and renamed nodes seed
+    # a rebuild of their neighbours (a changed place or tie changes the node's own tie_fp)
     summaries = summarise(edges_from_snapshot(ctx.existing_edges), ctx.existing, ctx.settings.max_ties_per_candidate, tr_home,
-                          touched=set(ctx.touched))
+                          touched=set(ctx.renamed))
     for label, rows in _by_label(changed_rows(summaries, ctx.existing), ctx.existing).items():
         ctx.writer.update_nodes(label, rows)
         for row in rows:

@@ -452,3 +452,16 @@ def test_fifty_thousand_records_resolve():
     assert len(result.id_map()) == 50_000
     assert sum(len(e.record_ids) for e in result.entities.values()) == 50_000
     assert len(result.entities) < 50_000  # sources of one firm did meet
+
+
+@pytest.mark.parametrize(("a", "b", "merged"), [
+    ("天顺风能", "天顺风能（苏州）股份有限公司", True),  # the exchange's short name of the listed company
+    ("鹏鼎控股", "鹏鼎控股（深圳）股份有限公司", True),
+    ("天顺风能股份有限公司", "天顺风能（苏州）股份有限公司", False),  # two registered names: parent or subsidiary
+    ("华虹半导体", "华虹半导体（无锡）有限公司", False),  # a limited company with a place: a local unit
+])
+def test_a_place_in_a_joint_stock_name_is_no_subsidiary_against_its_short_name(a, b, merged):
+    from ingest.resolve.cluster import resolve
+
+    r = resolve([{"record_id": "a:1", "source": "a", "name_zh": a}, {"record_id": "b:1", "source": "b", "name_zh": b}])
+    assert (r.canonical("a:1") == r.canonical("b:1")) is merged

@@ -27,6 +27,7 @@ from ingest.normalize.parts import split_industry_zh
 from ingest.normalize.pinyin import pinyin_initials
 from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.features import (
+    JOINT_STOCK,
     NameFeatures,
     RecordFeatures,
     code_problem,
@@ -220,6 +221,15 @@ def _company_name(n: NameFeatures) -> bool:
     return n.parts.chinese and registered_name(text) and not clean_text(text).endswith(vocabulary().protected_zh)
 
 
+def _listed_with_place(qualified: NameFeatures, other: NameFeatures) -> bool:
+    """A company limited by shares whose registered name carries a place (天顺风能（苏州）股份有限公司)
+    against a name with no legal form (天顺风能): the short name is the company's own, as an
+    exchange lists it; a subsidiary would be named against its parent's registered name, which
+    keeps the parent-or-subsidiary cap."""
+    return (qualified.parts.chinese and clean_text(qualified.text).strip().endswith(JOINT_STOCK)
+            and not registered_name(other.text.strip()))
+
+
 def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:
     """Evidence for one pair of names, the cap that contradictions between them impose, and the
     contradictions that are hard (different numbers, a parent and its unit, a place-bound body
@@ -273,7 +283,8 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
         else:
             found = [e if e.feature in PLACE_BOUND_FEATURES else e._replace(value=min(e.value, s.place_bound_cap))
                      for e in found]
-    if bool(x.qualifier) != bool(y.qualifier) and not any(e.feature in SHORT_FORMS for e in found):
+    if (bool(x.qualifier) != bool(y.qualifier) and not any(e.feature in SHORT_FORMS for e in found)
+            and not _listed_with_place(a if x.qualifier else b, b if x.qualifier else a)):
         cap = min(cap, s.qualifier_cap)
         why.append(f"only one is qualified by a place ({x.qualifier or y.qualifier}): parent vs subsidiary?")
     if not x.core and not y.core and x.industry != y.industry:

@@ -102,7 +102,9 @@ def run_refresh(
         changelog.rejected = [r.as_dict() for r in batch.rejected]
         changelog.status = "aborted"
         raise RejectedAbort("\n".join(str(r) for r in batch.rejected[:50]))
+    t0 = time.perf_counter()
     with open_writer(settings, purpose=f"refresh {run_id}", wait_s=wait_s) as writer:
+        changelog.timings["open_writer"] = round(time.perf_counter() - t0, 3)  # its private copy of the graph
         ctx = Context(settings, schema, writer, changelog, run_id, batch=batch)
         try:
             run_steps = [*(steps if steps is not None else default_steps()), *(derive if derive is not None else default_derive())]
@@ -121,6 +123,8 @@ def run_refresh(
         changelog.finished = time.strftime("%Y-%m-%dT%H:%M:%S")
         (writer.data_dir / "last_run.json").write_text(changelog.to_json(), encoding="utf-8")
         _record_inputs(writer.data_dir, inputs, batch, sources)
+        t0 = time.perf_counter()
+    changelog.timings["publish"] = round(time.perf_counter() - t0, 3)  # the engine's checkpoint and the switch
     save_run(settings, changelog)
     return changelog
 

@@ -120,10 +120,12 @@ def _zh_features(run: str, add) -> None:
         add("a:" + "".join(s[0] for s in sylls if s), WEIGHTS["syllable"])
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def _zh_run_features(run: str) -> tuple[tuple[str, float], ...]:
     """A run of Chinese characters' features, kept: descriptions repeat their phrases (位于,
-    上市公司, 集成电路), and segmenting and romanising a run was two thirds of encoding."""
+    上市公司, 集成电路), and segmenting and romanising a run was two thirds of encoding. A few
+    thousand runs hold the repeated phrases; an entry is ~5 KB, so 65,536 of them (names are
+    mostly unique runs) held ~300 MB for nothing."""
     out: list[tuple[str, float]] = []
     _zh_features(run, lambda feature, weight: out.append((feature, weight)))
     return tuple(out)

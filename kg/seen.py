@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["FEEDS_SEEN", "feeds_seen", "last_seen", "record_feeds_seen"]
+__all__ = ["FEEDS_SEEN", "feeds_seen", "last_seen", "parse_feeds_seen", "record_feeds_seen"]
 
 FEEDS_SEEN = "feeds_seen.json"
 
@@ -30,8 +30,16 @@ def feeds_seen(data_dir: Path | str | None) -> dict[str, str]:
     if data_dir is None:
         return {}
     try:
-        value = json.loads((Path(data_dir) / FEEDS_SEEN).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return parse_feeds_seen((Path(data_dir) / FEEDS_SEEN).read_text(encoding="utf-8"))
+    except OSError:
+        return {}
+
+
+def parse_feeds_seen(text: str) -> dict[str, str]:
+    """The record's text as feed -> run ({} for text that is not one)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
         return {}
     return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 

@@ -12,11 +12,13 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from ingest.runs import parsed
 from kg.kept import Kept
 from kg.schema import load_schema
-from kg.seen import feeds_seen, last_seen
+from kg.seen import FEEDS_SEEN, last_seen, parse_feeds_seen
 from kg.store import GraphView, Node
 from kg.workspace import Workspace
 from web import workspace_ops as ops
@@ -99,6 +101,15 @@ def effective_node(view: GraphView, ws: Workspace, node_id: str) -> tuple[Node |
     return Node(node_id, label, ops.staff_props(ws, node_id)), True
 
 
+def _feeds_seen(view: GraphView) -> dict[str, str]:
+    """The version's record of which run last read each feed, parsed once per file content (an
+    entity page is the busiest page but one)."""
+    try:
+        return parsed(Path(view.data_dir) / FEEDS_SEEN, parse_feeds_seen)
+    except OSError:
+        return {}
+
+
 def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200, cache_size: int = 0) -> Profile | None:
     node, pending_new = effective_node(view, ws, node_id)
     if node is None:
@@ -122,7 +133,7 @@ def load_profile(view: GraphView, ws: Workspace, node_id: str, limit: int = 200,
     ordered = [Group(t, d, links) for (t, d), links in sorted(groups.items(), key=lambda kv: (order.get(kv[0][0], 99), kv[0][1]))]
     provenance = {k: node.props.get(k) for k in PROVENANCE_SHOWN if node.props.get(k)}
     if provenance.get("last_seen"):  # the run that last wrote it, or a later one that read its feeds
-        provenance["last_seen"] = last_seen(node.props, feeds_seen(view.data_dir))
+        provenance["last_seen"] = last_seen(node.props, _feeds_seen(view))
     return Profile(node, pending_new, facts, provenance, ordered, documents, pending, truncated)
 
 

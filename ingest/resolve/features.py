@@ -47,6 +47,11 @@ def registered_name(text: str) -> bool:
     return cleaned.endswith(vocabulary().registered_zh)
 
 
+def joint_stock_name(n: NameFeatures) -> bool:
+    """A Chinese name in the legal form of a company limited by shares (…股份有限公司)."""
+    return n.parts.chinese and clean_text(n.text).strip().endswith(JOINT_STOCK)
+
+
 def regions_related(a: str | None, b: str | None) -> bool | None:
     """True when equal or one contains the other; False when both are known places that differ;
     None otherwise: an unlisted city (Icheon, 圣克拉拉) may be another spelling of the other."""
@@ -174,4 +179,4 @@ def features(record: Mapping[str, Any], settings: ResolveSettings | None = None,
         group_named=any(n.parts.group for n in names),
         place_bound=kind in s.place_bound_kinds or any(n.parts.place_bound for n in names),
         problems=record_problems(record, keys),
-        joint_stock=any(n.parts.chinese and clean_text(n.text).strip().endswith(JOINT_STOCK) for n in names))
+        joint_stock=any(joint_stock_name(n) for n in names))

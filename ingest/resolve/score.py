@@ -27,11 +27,11 @@ from ingest.normalize.parts import split_industry_zh
 from ingest.normalize.pinyin import pinyin_initials
 from ingest.normalize.vocab import clean_text, vocabulary
 from ingest.resolve.features import (
-    JOINT_STOCK,
     NameFeatures,
     RecordFeatures,
     code_problem,
     features,
+    joint_stock_name,
     place_within,
     regions_related,
     registered_name,
@@ -226,8 +226,7 @@ def _listed_with_place(qualified: NameFeatures, other: NameFeatures) -> bool:
     against a name with no legal form (天顺风能): the short name is the company's own, as an
     exchange lists it; a subsidiary would be named against its parent's registered name, which
     keeps the parent-or-subsidiary cap."""
-    return (qualified.parts.chinese and clean_text(qualified.text).strip().endswith(JOINT_STOCK)
-            and not registered_name(other.text.strip()))
+    return joint_stock_name(qualified) and not registered_name(other.text.strip())
 
 
 def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:

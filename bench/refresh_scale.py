@@ -167,11 +167,17 @@ def load(work: Path, args: argparse.Namespace, out: dict) -> tuple[Path, object]
     encoded = int(log.timings.get("texts_encoded", 0) or 0)
     say(f"full load: {full:.1f} s (embedding step {embed:.1f} s, {encoded:,} texts; without it {full - embed:.1f} s); "
         f"added {log.totals()['added']:,}, merges {log.merges:,}, rejected {len(log.rejected):,}; load average {load_avg()}")
-    say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
+    say_steps(log)
     out.update(load_s=round(full, 1), load_no_embed_s=round(full - embed, 1),
                embed_texts_per_s=round(encoded / embed, 1) if embed else None, load_avg_load=load_avg())
     out["er_precision"], out["er_recall"] = er_scores(settings, truth)
     return manifest, settings
+
+
+def say_steps(log) -> None:
+    """Each step's seconds, and the memory after it (the run record keeps both)."""
+    say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
+    say("  memory MiB (now/peak so far): " + ", ".join(f"{k} {m.get('rss', '?')}/{m['peak']}" for k, m in log.memory_mb.items()))
 
 
 def er_scores(settings, truth: dict[str, str]) -> tuple[float, float]:
@@ -195,7 +201,7 @@ def timed_refresh(settings, manifest: Path, what: str) -> tuple[float, object]:
     took = time.perf_counter() - t0
     say(f"refresh with {what}: {took:.1f} s ({log.status}); changed {log.totals()['changed']:,}, added {log.totals()['added']:,}, "
         f"texts re-encoded {log.timings.get('texts_encoded', '?')}; load average {load_avg()}")
-    say("  steps: " + ", ".join(f"{k} {v}" for k, v in log.timings.items()))
+    say_steps(log)
     return took, log
 
 

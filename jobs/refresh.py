@@ -28,6 +28,7 @@ from jobs.unchanged import INPUTS_FILE, run_inputs, unchanged_since_last_run
 from kg.backends import open_writer
 from kg.changelog import ChangeLog
 from kg.gcpause import gc_paused
+from kg.memory import memory_mb
 from kg.run import RunContext
 from kg.schema import load_schema
 from kg.settings import Settings
@@ -92,6 +93,7 @@ def run_refresh(
         with gc_paused():  # a million edge records, no cycles among them
             batch.extend(source.read(schema))
         changelog.timings[f"read:{source.name}"] = round(time.perf_counter() - t0, 3)
+        changelog.memory_mb[f"read:{source.name}"] = memory_mb()
         log.info("read %s: %d nodes, %d edges so far", source.name, len(batch.nodes), len(batch.edges))
     changelog.feeds = sorted(batch.feeds)
     changelog.warnings = [w.as_dict() for w in batch.warnings]
@@ -112,7 +114,9 @@ def run_refresh(
                 t0 = time.perf_counter()
                 step(ctx)
                 changelog.timings[step.__name__] = round(time.perf_counter() - t0, 3)
-                log.info("step %s: %.1f s", step.__name__, changelog.timings[step.__name__])
+                changelog.memory_mb[step.__name__] = memory_mb()
+                log.info("step %s: %.1f s, %s MiB", step.__name__, changelog.timings[step.__name__],
+                         changelog.memory_mb[step.__name__])
                 # The snapshot and the diff hold millions of dicts for the whole run: left to the
                 # collector, each full collection rescans them all (seconds each at 1M edges).
                 gc.freeze()

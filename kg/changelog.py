@@ -32,6 +32,7 @@ class ChangeLog:
     merges_by_sources: dict[str, int] = field(default_factory=dict)  # "feed a + feed b" -> entities joined
     normalised: list[dict[str, Any]] = field(default_factory=list)  # per source, field and rule: count, example
     timings: dict[str, float] = field(default_factory=dict)
+    memory_mb: dict[str, dict[str, int]] = field(default_factory=dict)  # after each step: resident now, peak so far
 
     def _detail(self, entry: dict[str, Any]) -> None:
         if len(self.details) < MAX_DETAILS:
@@ -81,6 +82,7 @@ class ChangeLog:
             "merges_by_sources": self.merges_by_sources,
             "normalised": self.normalised,
             "timings_s": self.timings,
+            "memory_mb": self.memory_mb,
         }
 
     def summary(self) -> str:

@@ -229,6 +229,17 @@ def _listed_with_place(qualified: NameFeatures, other: NameFeatures) -> bool:
     return joint_stock_name(qualified) and not registered_name(other.text.strip())
 
 
+def _words_within(x: NameParts, y: NameParts) -> bool:
+    """One Chinese name's words all stand, in order, in the other's (思进智能 in 思进智能成形装备,
+    中钢国际 in 中钢国际工程技术): its industry word is one of the longer name's own words, read
+    as part of that name's core, so the two do not name different trades; the longer name only
+    says more. Industry words that differ elsewhere (华新电子 vs 华新材料) still do."""
+    if not (x.chinese and y.chinese) or len(x.base) == len(y.base):
+        return False
+    short, long = (x.base, y.base) if len(x.base) < len(y.base) else (y.base, x.base)
+    return len(short) >= 3 and short in long
+
+
 def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_bound: bool = False) -> NameMatch:
     """Evidence for one pair of names, the cap that contradictions between them impose, and the
     contradictions that are hard (different numbers, a parent and its unit, a place-bound body
@@ -251,6 +262,8 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
     raw = max(e.value for e in found)
     cap, why, hard = 1.0, [], []
     rel = _industry_relation(x, y)
+    if rel == "differ" and _words_within(x, y):
+        rel = "compatible"
     if rel in ("conflict", "differ"):
         cap = min(cap, s.industry_conflict_cap if rel == "conflict" else s.industry_differ_cap)
         why.append(f"industries {rel} ({_fmt(x.concepts)} vs {_fmt(y.concepts)})")

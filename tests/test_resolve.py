@@ -477,3 +477,18 @@ def test_a_short_name_inside_the_registered_name_has_no_differing_industry(a, b,
 
     r = resolve([{"record_id": "a:1", "source": "a", "name_zh": a}, {"record_id": "b:1", "source": "b", "name_zh": b}])
     assert (r.canonical("a:1") == r.canonical("b:1")) is merged
+
+
+def test_the_one_to_one_pairing_settles_a_match_whose_rival_is_clearly_taken():
+    """新希望 matches 新希望六和 and 新希望乳业 alike, but 新乳业 clearly matches 新希望乳业: each
+    list names a firm once, so the pairing that uses each record once settles both."""
+    from ingest.resolve.cluster import resolve
+
+    names = {"a:1": "新希望", "a:2": "新乳业", "b:1": "新希望六和股份有限公司", "b:2": "新希望乳业股份有限公司"}
+    r = resolve([{"record_id": k, "source": k[0], "name_zh": v} for k, v in names.items()])
+    assert r.canonical("a:1") == r.canonical("b:1") != r.canonical("a:2") == r.canonical("b:2")
+    settled = [d for d in r.decisions.effective() if d.evidence and d.evidence[0].feature == "assigned"]
+    assert {d.pair for d in settled} == {("a:1", "b:1"), ("a:2", "b:2")}
+    # Without 新乳业 nothing takes 新希望乳业: 新希望 stays for review against both.
+    r = resolve([{"record_id": k, "source": k[0], "name_zh": v} for k, v in names.items() if k != "a:2"])
+    assert len({r.canonical(k) for k in ("a:1", "b:1", "b:2")}) == 3

@@ -155,6 +155,13 @@ def one_to_one(table: DecisionTable, sources: Mapping[str, str], ambiguity_margi
         best = all(e is not None and d.pair in e[0] for e in ends)
         margin = min(e[1] for e in ends) if best else 0.0  # type: ignore[index]
         if d.judgement is Judgement.SAME and (not best or margin < ambiguity_margin):
+            settled = _assignment_lead(d, table, _source, ambiguity_margin)
+            if settled >= ambiguity_margin:
+                why = (f"the one-to-one pairing of the two sources' clear matches puts these together "
+                       f"(lead {settled:.2f} over any pairing without them)")
+                out[d.pair] = Decision(d.record_a, d.record_b, Judgement.SAME, Origin.AUTO, why, d.score,
+                                       (Evidence("assigned", d.score or 0.0, why), *d.evidence))
+                continue
             why = ("ambiguous: another record of the same source matches as well or better "
                    f"(lead {margin:.2f} < {ambiguity_margin:.2f})")
             out[d.pair] = Decision(d.record_a, d.record_b, Judgement.UNSURE, Origin.AUTO, why, d.score,
@@ -166,6 +173,64 @@ def one_to_one(table: DecisionTable, sources: Mapping[str, str], ambiguity_margi
             out[d.pair] = Decision(d.record_a, d.record_b, Judgement.SAME, Origin.AUTO, why, d.score,
                                    (Evidence("unique", d.score or 0.0, why), *d.evidence))
     return [out[p] for p in sorted(out)]
+
+
+MAX_ASSIGNMENT = 40  # records of one group of clear matches the pairing solves; a larger group stays ambiguous
+
+
+def _assignment_lead(d: Decision, table: DecisionTable, source_of, margin: float) -> float:
+    """How much better the best one-to-one pairing of two sources' clear matches is with this
+    pair than without it; 0 when it is in no best pairing, or when a rival as good (within
+    `margin`) is not paired with another record in it.
+
+    Why: a list names a firm once, so 新希望 matching both 新希望六和 and 新希望乳业 is ambiguous
+    alone, but not when 新乳业 clearly matches 新希望乳业: the pairing that uses each record once
+    settles it. Only rows judged the same make the pairing (an unsure row settles nothing, and
+    a rival that only an unsure row would take keeps the pair ambiguous), among the records of
+    the two sources the pair joins, in the group such rows connect; a pairing exists only when
+    that group is small, else the pair stays for review."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
+    sides = (source_of(d.record_a), source_of(d.record_b))
+    if sides[0] == sides[1]:
+        return 0.0
+    weights: dict[tuple[str, str], float] = {}
+    seen, todo = {d.record_a, d.record_b}, [d.record_a, d.record_b]
+    while todo:
+        rid = todo.pop()
+        for row in table.for_record(rid):
+            other = row.other(rid)
+            if row.judgement is not Judgement.SAME or {source_of(rid), source_of(other)} != set(sides):
+                continue
+            x, y = (rid, other) if source_of(rid) == sides[0] else (other, rid)
+            weights[(x, y)] = row.score if row.score is not None else 1.0
+            if other not in seen:
+                seen.add(other)
+                todo.append(other)
+                if len(seen) > MAX_ASSIGNMENT:
+                    return 0.0
+    xs = sorted({x for x, _ in weights})
+    ys = sorted({y for _, y in weights})
+    w = np.zeros((len(xs), len(ys)))
+    for (x, y), v in weights.items():
+        w[xs.index(x), ys.index(y)] = v
+    a, b = (d.record_a, d.record_b) if source_of(d.record_a) == sides[0] else (d.record_b, d.record_a)
+    rows, cols = linear_sum_assignment(w, maximize=True)
+    best = w[rows, cols].sum()
+    paired = {xs[i]: ys[j] for i, j in zip(rows, cols, strict=True) if w[i, j] > 0}
+    paired |= {y: x for x, y in list(paired.items())}
+    if paired.get(a) != b:
+        return 0.0
+    for rid in (a, b):
+        for row in table.for_record(rid):
+            rival = row.other(rid)
+            if (row.pair != d.pair and row.judgement in RANKED and source_of(rival) in sides
+                    and (row.score or 0.0) >= (d.score or 0.0) - margin and paired.get(rival) in (None, rid)):
+                return 0.0
+    w[xs.index(a), ys.index(b)] = 0.0  # without this pair: as if they did not match
+    rows, cols = linear_sum_assignment(w, maximize=True)
+    return float(best - w[rows, cols].sum())
 
 
 RANKED = (Judgement.SAME, Judgement.UNSURE, Judgement.BELOW)

@@ -471,8 +471,9 @@ def test_a_place_in_a_joint_stock_name_is_no_subsidiary_against_its_short_name(a
     ("思进智能", "思进智能成形装备股份有限公司", True),  # 智能 is a word of the registered name too
     ("中钢国际", "中钢国际工程技术股份有限公司", True),
     ("华新电子", "华新材料股份有限公司", False),  # industry words that differ elsewhere still hold it down
+    ("陕西能源", "陕西能源投资股份有限公司", True),  # generic words only, the short name's within the long one's
 ])
-def test_a_short_name_inside_the_registered_name_has_no_differing_industry(a, b, merged):
+def test_a_short_name_inside_the_registered_name_has_no_differing_words(a, b, merged):
     from ingest.resolve.cluster import resolve
 
     r = resolve([{"record_id": "a:1", "source": "a", "name_zh": a}, {"record_id": "b:1", "source": "b", "name_zh": b}])

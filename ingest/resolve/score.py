@@ -231,9 +231,10 @@ def _listed_with_place(qualified: NameFeatures, other: NameFeatures) -> bool:
 
 def _words_within(x: NameParts, y: NameParts) -> bool:
     """One Chinese name's words all stand, in order, in the other's (思进智能 in 思进智能成形装备,
-    中钢国际 in 中钢国际工程技术): its industry word is one of the longer name's own words, read
-    as part of that name's core, so the two do not name different trades; the longer name only
-    says more. Industry words that differ elsewhere (华新电子 vs 华新材料) still do."""
+    中钢国际 in 中钢国际工程技术, 陕西能源 in 陕西能源投资): its industry or generic words are the
+    longer name's own, read as part of that name's core, so the two do not name different
+    trades; the longer name only says more. Words that differ elsewhere (华新电子 vs 华新材料)
+    still do."""
     if not (x.chinese and y.chinese) or len(x.base) == len(y.base):
         return False
     short, long = (x.base, y.base) if len(x.base) < len(y.base) else (y.base, x.base)
@@ -299,7 +300,7 @@ def _name_evidence(a: NameFeatures, b: NameFeatures, s: ResolveSettings, place_b
             and not _listed_with_place(a if x.qualifier else b, b if x.qualifier else a)):
         cap = min(cap, s.qualifier_cap)
         why.append(f"only one is qualified by a place ({x.qualifier or y.qualifier}): parent vs subsidiary?")
-    if not x.core and not y.core and x.industry != y.industry:
+    if not x.core and not y.core and x.industry != y.industry and not _words_within(x, y):
         cap = min(cap, s.empty_core_cap)
         why.append("only generic words, and they differ")
     if hard:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from functools import cache, lru_cache
+from functools import cache
 
 import yaml
 
 from ingest.normalize.legal import STOPWORDS
 from ingest.normalize.vocab import HERE, clean_text, latin_words, vocabulary
+from kg.run_cache import run_cache
 
 __all__ = ["MAX_TRANSLATIONS", "glossary", "translate", "translated_segments", "word_options"]
 
@@ -49,7 +50,7 @@ def glossary() -> dict[tuple[str, ...], tuple[str, ...]]:
     return {k: tuple(z) for k, z in out.items()}
 
 
-@lru_cache(maxsize=100_000)
+@run_cache(maxsize=100_000)
 def word_options(words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]:
     """The words segmented longest phrase first: (phrase, Chinese options or ()) per segment.
 
@@ -72,7 +73,7 @@ def word_options(words: tuple[str, ...]) -> tuple[tuple[tuple[str, ...], tuple[s
     return tuple(out)
 
 
-@lru_cache(maxsize=100_000)
+@run_cache(maxsize=100_000)
 def translate(words: tuple[str, ...]) -> frozenset[str]:
     """Chinese renderings of a Latin name's words (places and stop words already out), when
     every word translates: Northeast Pharmaceutical -> 东北制药, 东北药业, 东北医药.

@@ -7,9 +7,9 @@ stand on it. It knows legal forms and, to strip "Co., Ltd. Shanghai", Latin plac
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from ingest.normalize.vocab import clean_text, vocabulary
+from kg.run_cache import run_cache
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RE = re.compile(f"[{_HAN}]")
@@ -47,7 +47,7 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN_RE.findall(text)
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def raw_tokens(s: str) -> tuple[str, ...]:
     """Tokens of the cleaned name with boilerplate brackets and listing marks dropped, legal
     forms still there."""
@@ -106,7 +106,7 @@ def strip_legal_tokens(tokens: list[str]) -> list[str]:
     return tokens
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def legal_stripped_tokens(s: str) -> tuple[str, ...]:
     return tuple(strip_legal_tokens(list(raw_tokens(s))))
 

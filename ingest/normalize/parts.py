@@ -27,6 +27,7 @@ from ingest.normalize.legal import (
     tokenize,
 )
 from ingest.normalize.vocab import clean_text, latin_words, vocabulary
+from kg.run_cache import run_cache
 
 __all__ = ["NameParts", "acronyms", "name_numbers", "parse_name", "split_industry_zh", "split_region_zh",
            "split_trailing_region_zh"]
@@ -202,7 +203,7 @@ class NameParts:
     base_words: tuple[str, ...] = ()  # Latin: the words of the base (no places, no stop words)
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def parse_name(s: str) -> NameParts:
     """Split a name into place, core and industry.
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pypinyin import Style, lazy_pinyin, pinyin
 
 from ingest.normalize.vocab import clean_text
+from kg.run_cache import run_cache
 
 __all__ = ["pinyin_initials", "pinyin_key", "pinyin_variants", "sound_key"]
 
@@ -27,7 +28,7 @@ def _pieces(s: str) -> list[str]:
     return _PIECES.findall(clean_text(s))
 
 
-@lru_cache(maxsize=50_000)
+@run_cache(maxsize=50_000)
 def pinyin_key(s: str) -> str:
     """Full pinyin without tones or spaces; other letters and digits kept (中芯国际 -> zhongxinguoji)."""
     return "".join(p for p in lazy_pinyin("".join(_pieces(s)), errors="default") if p.isalnum()).lower()
@@ -45,7 +46,7 @@ def _is_han(ch: str) -> bool:
     return len(ch) == 1 and ("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff")
 
 
-@lru_cache(maxsize=100_000)
+@run_cache(maxsize=100_000)
 def pinyin_initials(s: str) -> str:
     """First letter of each character's pinyin; other words kept whole (中芯国际 -> zxgj)."""
     out = []
@@ -57,7 +58,7 @@ def pinyin_initials(s: str) -> str:
     return "".join(out)
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def pinyin_variants(s: str) -> frozenset[str]:
     """Plausible full-pinyin spellings: the product of each character's commonest readings.
 
@@ -77,7 +78,7 @@ _SOUND_DIGRAPHS = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("ng", "n"), ("ph", "f
 _SOUND_LETTERS = str.maketrans({"p": "b", "t": "d", "k": "g", "q": "c", "x": "s", "v": "w", "j": "z"})
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def sound_key(s: str) -> str:
     """How a romanised name sounds, roughly: its first letter, then its consonants with voiced
     and unvoiced pairs (b/p, d/t, g/k) and look-alike spellings (zh/j/z, ch/q/c, sh/x/s, ng/n,

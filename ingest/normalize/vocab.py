@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 import opencc
 import yaml
 
+from kg.run_cache import run_cache
 from kg.schema import TAXONOMY_DIR
 
 HERE = Path(__file__).parent
@@ -45,7 +46,7 @@ def _has_traditional(s: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=262_144)
+@run_cache(maxsize=262_144)
 def clean_text(s: str) -> str:
     """NFKC (full-width to half-width), traditional to simplified, casefold, one kind of bracket.
 

@@ -21,6 +21,7 @@ from ingest.normalize.names import NameParts
 from ingest.normalize.pinyin import pinyin_initials, pinyin_variants, sound_key
 from ingest.normalize.vocab import vocabulary
 from ingest.resolve.features import NameFeatures, RecordFeatures, regions_related
+from kg.run_cache import run_cache
 
 __all__ = ["FEATURES", "pair_features"]
 
@@ -59,7 +60,7 @@ def _lcs(a: str, b: str) -> int:
     return LCSseq.similarity(a, b) if a and b else 0
 
 
-@lru_cache(maxsize=100_000)
+@run_cache(maxsize=100_000)
 def _spellings(z: str) -> tuple[dict[str, list[tuple[int, int]]], dict[str, list[tuple[int, int]]]]:
     """Where each spelling of a Chinese base stands: pinyin spelling -> (start, end) of the runs
     of 1..MAX_SPAN characters spelt so, and sound key -> runs of two characters or more."""
@@ -74,7 +75,7 @@ def _spellings(z: str) -> tuple[dict[str, list[tuple[int, int]]], dict[str, list
     return spelt, sounds
 
 
-@lru_cache(maxsize=200_000)
+@run_cache(maxsize=200_000)
 def _cover(z: str, words: tuple[str, ...], core: tuple[str, ...]) -> tuple[float, float, float]:
     """(share of z's characters explained, share of the core words that explain something,
     1 if z's first two characters are spelt by one word). A word explains a run of z when it

@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -174,14 +175,18 @@ def _from_table(cls: type[ResolveState], table: pa.Table) -> ResolveState:
     key_ids = column("key_ids") or (ids if keys else [])
     linked_a, linked_b, explained_ids, explained = (column(n) for n in ("linked_a", "linked_b", "explained_ids", "explained"))
     # Evidence._make without its per-call overhead (1.3 million at 220,000 records)
-    evidence = list(map(tuple.__new__, repeat(Evidence), zip(column("feature"), column("value"), column("detail"), strict=True)))
+    # Feature names and record ids repeat millions of times: one string object each (sys.intern)
+    # instead of one per row saves ~0.2 GiB at 220,000 records.
+    features = list(map(sys.intern, column("feature")))
+    evidence = list(map(tuple.__new__, repeat(Evidence), zip(features, column("value"), column("detail"), strict=True)))
     counts = column("evidence_count")
     if sum(counts) != len(evidence) or min(counts, default=0) < 0:
         raise ValueError("the evidence counts do not add up")
     judgements, origins = {j.value: j for j in Judgement}, {o.value: o for o in Origin}
     rows: dict[Pair, Decision] = {}
     at = 0
-    for a, b, j, o, reason, score, who, when, n in zip(column("a"), column("b"), column("judgement"), column("origin"),
+    for a, b, j, o, reason, score, who, when, n in zip(map(sys.intern, column("a")), map(sys.intern, column("b")),
+                                                       column("judgement"), column("origin"),
                                                        column("reason"), column("score"), column("who"), column("when"),
                                                        counts, strict=True):
         ev = tuple(evidence[at:at + n])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NamedTuple
 
 from rapidfuzz import fuzz
@@ -397,6 +398,12 @@ def in_model_domain(a: RecordFeatures, b: RecordFeatures) -> bool:
 MODEL_KINDS = (None, *COMPANY_KINDS)
 
 
+@cache
+def _model_feature(name: str) -> str:
+    """'model:<feature>', one string object per feature for the millions of evidence rows."""
+    return f"model:{name}"
+
+
 def _learned(a: RecordFeatures, b: RecordFeatures, rule: float, evidence: list[Evidence], model: PairModel,
              s: ResolveSettings) -> tuple[float, list[Evidence]] | None:
     """The model's score for the pair and its evidence (the probability, then each feature's
@@ -414,7 +421,7 @@ def _learned(a: RecordFeatures, b: RecordFeatures, rule: float, evidence: list[E
     parts = sorted(((c, f) for f, c in model.contributions(x).items() if abs(c) >= 0.005), key=lambda t: (-abs(t[0]), t[1]))
     top = ", ".join(f"{f} {c:+.2f}" for c, f in parts[:3])
     evidence = [Evidence("model", round(score, 4), f"learned model: probability {p:.3f} ({kind} pair); {top}")]
-    evidence += [Evidence(f"model:{f}", round(c, 3), f"{f} = {x[f]:.2f} moves the log-odds by {c:+.2f}") for c, f in parts]
+    evidence += [Evidence(_model_feature(f), round(c, 3), f"{f} = {x[f]:.2f} moves the log-odds by {c:+.2f}") for c, f in parts]
     return score, evidence
 
 

@@ -118,7 +118,8 @@ def one_to_one(table: DecisionTable, sources: Mapping[str, str], ambiguity_margi
     (X's own duplicates: a news feed names 中微公司 and 中微半导体 in two items). Then:
     - a 'same' row is sent to review ('unsure') unless it is the best of r in X by at least
       `ambiguity_margin` ("Huaxin Semiconductor" matching both 华新 and 华芯 of one list), seen
-      from either end;
+      from either end, or the one-to-one pairing of the two sources' 'same' rows settles it
+      (its rival clearly matches another record: `_assignment_lead`);
     - an 'unsure' row scoring at least `unique_threshold` is promoted to 'same' when it is the
       best of r in X and r the best of its partner in r's source, each by at least
       `unique_margin` over the runner-up: the only good candidate on both sides (a firm's full

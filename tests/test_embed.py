@@ -87,6 +87,18 @@ def test_make_embedder_parses_specs():
             make_embedder(bad)
 
 
+def test_use_on_the_head_of_a_text_reads_only_its_first_characters():
+    head = make_embedder("use48")
+    assert head.name == "use-m3@48" != make_embedder("use").name  # its own cache entries
+    text = "无锡华润上华科技有限公司 / CSMC Technologies Corporation | 晶圆代工"
+    long = text + " " + "a foundry for analogue and power chips, 6- and 8-inch lines " * 3
+    rows = head.encode([text[:48], long])
+    assert np.allclose(rows[0], rows[1], atol=1e-6)
+    assert not np.allclose(make_embedder("use").encode([long])[0], rows[1], atol=1e-3)
+    with pytest.raises(ValueError):
+        make_embedder("use0")
+
+
 def test_entity_text_format_is_documented_and_deterministic():
     text = entity_text(
         ["江南大学", "Jiangnan University", "jiangnan university", " "], ["高等教育"], "Wuxi｜无锡"

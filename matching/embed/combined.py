@@ -46,7 +46,9 @@ def _single(name: str) -> Embedder:
         return LexicalEmbedder()
     if name.startswith("lexical") and name[len("lexical") :].isdigit():
         return LexicalEmbedder(dim=int(name[len("lexical") :]))
-    raise ValueError(f"unknown embedder {name!r}; expected one of {EMBEDDER_NAMES} (or lexicalN)")
+    if name.startswith("use") and name[len("use") :].isdigit():  # use48: USE on each text's first 48 characters
+        return USEEmbedder(max_chars=int(name[len("use") :]))
+    raise ValueError(f"unknown embedder {name!r}; expected one of {EMBEDDER_NAMES} (or lexicalN, useN)")
 
 
 class CombinedEmbedder:

@@ -9,7 +9,6 @@ peak came from. Linux reports both in /proc/self/status; elsewhere only the peak
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import resource
 import sys
 from functools import cache
@@ -30,12 +29,11 @@ def memory_mb() -> dict[str, int]:
 
 @cache
 def _libc() -> ctypes.CDLL | None:
-    name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
-    try:
-        lib = ctypes.CDLL(name) if name else None
-    except OSError:
+    """The process's own C library (already loaded: no search for the file), if it has malloc_trim."""
+    if not sys.platform.startswith("linux"):
         return None
-    return lib if lib is not None and hasattr(lib, "malloc_trim") else None
+    lib = ctypes.CDLL(None)
+    return lib if hasattr(lib, "malloc_trim") else None
 
 
 def release_free_memory() -> None:
